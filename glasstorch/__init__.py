@@ -1,0 +1,117 @@
+"""glasstorch: a deep-learning framework you can read, with PyTorch's API.
+
+    import glasstorch as torch
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from ._dtype import (  # noqa: F401
+    bool, dtype, float16, float32, float64, get_default_dtype, int8, int16, int32, int64,
+    promote_types, set_default_dtype, uint8,
+)
+from ._dtype import result_type as _result_type
+from ._device import device  # noqa: F401
+from ._random import (  # noqa: F401
+    Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state,
+)
+from ._tensor import Size, Tensor  # noqa: F401
+from ._tensor_str import set_printoptions  # noqa: F401
+from ._ops import creation as _c, indexing as _i, linalg as _l, pointwise as _p, reduction as _r, shape as _s
+from . import autograd  # noqa: F401
+from .autograd.grad_mode import (  # noqa: F401
+    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled,
+)
+
+# PyTorch's dtype aliases
+half, float, double = float16, float32, float64  # noqa: A001
+short, int, long = int16, int32, int64  # noqa: A001
+
+# ---- creation --------------------------------------------------------------------------------------
+tensor, as_tensor, from_numpy = _c.tensor, _c.as_tensor, _c.from_numpy
+zeros, ones, empty, full, eye = _c.zeros, _c.ones, _c.empty, _c.full, _c.eye
+zeros_like, ones_like, empty_like, full_like = _c.zeros_like, _c.ones_like, _c.empty_like, _c.full_like
+arange, linspace = _c.arange, _c.linspace
+rand, randn, randint, randperm = _c.rand, _c.randn, _c.randint, _c.randperm
+rand_like, randn_like, randint_like = _c.rand_like, _c.randn_like, _c.randint_like
+normal, bernoulli, multinomial = _c.normal, _c.bernoulli, _c.multinomial
+
+# ---- math ------------------------------------------------------------------------------------------
+add, sub, subtract, mul, multiply = _p.add, _p.sub, _p.sub, _p.mul, _p.mul
+div = divide = true_divide = _p.div
+floor_divide, remainder, fmod, pow = _p.floor_divide, _p.remainder, _p.fmod, _p.pow
+neg = negative = _p.neg
+abs = absolute = _p.abs  # noqa: A001
+sign, exp, expm1, log, log2, log10, log1p = _p.sign, _p.exp, _p.expm1, _p.log, _p.log2, _p.log10, _p.log1p
+sqrt, rsqrt, square, reciprocal = _p.sqrt, _p.rsqrt, _p.square, _p.reciprocal
+sin, cos, tan, tanh, sigmoid, relu, erf = _p.sin, _p.cos, _p.tan, _p.tanh, _p.sigmoid, _p.relu, _p.erf
+floor, ceil, trunc, round = _p.floor, _p.ceil, _p.trunc, _p.round  # noqa: A001
+clamp = clip = _p.clamp
+maximum, minimum, lerp, addcmul, addcdiv = _p.maximum, _p.minimum, _p.lerp, _p.addcmul, _p.addcdiv
+where = _p.where
+eq, ne, lt, le, gt, ge = _p.eq, _p.ne, _p.lt, _p.le, _p.gt, _p.ge
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+logical_not, logical_and, logical_or, logical_xor = _p.logical_not, _p.logical_and, _p.logical_or, _p.logical_xor
+bitwise_and, bitwise_or, bitwise_xor, bitwise_not = _p.bitwise_and, _p.bitwise_or, _p.bitwise_xor, _p.bitwise_not
+isnan, isinf, isfinite, isclose, allclose, equal = _p.isnan, _p.isinf, _p.isfinite, _p.isclose, _p.allclose, _p.equal
+matmul, mm, bmm, dot, mv, outer = _l.matmul, _l.mm, _l.bmm, _l.dot, _l.mv, _l.outer
+
+# ---- reductions ------------------------------------------------------------------------------------
+sum, mean, prod = _r.sum, _r.mean, _r.prod  # noqa: A001
+max, min, amax, amin, argmax, argmin = _r.max, _r.min, _r.amax, _r.amin, _r.argmax, _r.argmin  # noqa: A001
+var, std, norm, logsumexp, cumsum = _r.var, _r.std, _r.norm, _r.logsumexp, _r.cumsum
+all, any, count_nonzero = _r.all, _r.any, _r.count_nonzero  # noqa: A001
+softmax, log_softmax, sort, topk = _r.softmax, _r.log_softmax, _r.sort, _r.topk
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
+    return _r.sort(input, dim, descending).indices
+
+
+# ---- shape and indexing ----------------------------------------------------------------------------
+cat, concat, concatenate, stack = _s.cat, _s.cat, _s.cat, _s.stack
+reshape, flatten, unflatten, squeeze, unsqueeze = _s.reshape, _s.flatten, _s.unflatten, _s.squeeze, _s.unsqueeze
+transpose = swapaxes = swapdims = _s.transpose
+permute, movedim, t, chunk, split, unbind, narrow = _s.permute, _s.movedim, _s.t, _s.chunk, _s.split, _s.unbind, _s.narrow
+flip, tril, triu, clone = _s.flip, _s.tril, _s.triu, _s.clone
+gather, scatter_add, index_select, masked_fill, nonzero = _i.gather, _i.scatter_add, _i.index_select, _i.masked_fill, _i.nonzero
+
+
+def broadcast_to(input: Tensor, size) -> Tensor:
+    return _s.expand(input, size)
+
+
+def numel(input: Tensor) -> int:
+    return input.numel()
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor) -> bool:
+    return input.dtype.is_floating_point
+
+
+def result_type(a, b) -> dtype:
+    return _result_type(a, b)
+
+
+def can_cast(from_: dtype, to: dtype) -> bool:
+    return from_.category <= to.category
+
+
+def detach(input: Tensor) -> Tensor:
+    return input.detach()
+
+
+def broadcast_shapes(*shapes) -> Size:
+    import numpy as _np
+
+    return Size(_np.broadcast_shapes(*shapes))
+
+
+from . import cuda  # noqa: E402,F401
+from .serialization import load, save  # noqa: E402,F401
+from . import nn, optim, utils  # noqa: E402,F401
+from .utils import data as _data  # noqa: E402,F401

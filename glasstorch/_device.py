@@ -1,0 +1,78 @@
+"""torch.device: a device type and index, and (lazily) the backend that serves it."""
+from __future__ import annotations
+
+from . import backends
+
+
+class device:
+    """`device('cpu')`, `device('cuda')`, `device('cuda:1')`, `device('cuda', 0)`."""
+
+    __slots__ = ("type", "index", "_xp", "_backend")
+
+    def __new__(cls, type_or_str, index: int | None = None):
+        if isinstance(type_or_str, device):
+            return type_or_str
+        if not isinstance(type_or_str, str):
+            raise TypeError(f"device() received an invalid combination of arguments - got ({type(type_or_str).__name__})")
+        s = type_or_str
+        if ":" in s:
+            if index is not None:
+                raise RuntimeError(f"type (string) must not include an index because index was passed explicitly: {s}")
+            s, _, idx = s.partition(":")
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type_or_str}'")
+            index = int(idx)
+        if s not in ("cpu", "cuda"):
+            raise RuntimeError(
+                f"Expected one of cpu, cuda device type at start of device string: {type_or_str}")
+        if s == "cpu" and index is None:
+            return CPU
+        self = object.__new__(cls)
+        self.type = s
+        self.index = index
+        self._backend = None
+        return self
+
+    @property
+    def backend(self):
+        """The backend module (`glasstorch.backends.cpu` or `.cuda`)."""
+        if self._backend is None:
+            self._backend = backends.get(self.type)
+        return self._backend
+
+    @property
+    def xp(self):
+        """The array namespace (numpy or cupy) of this device."""
+        return self.backend.xp
+
+    def __repr__(self) -> str:
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            other = device(other)
+        if not isinstance(other, device):
+            return NotImplemented
+        return self.type == other.type and self.index == other.index
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+    def __reduce__(self):
+        return (device, (str(self),))
+
+
+CPU = object.__new__(device)
+CPU.type, CPU.index, CPU._backend = "cpu", None, backends.cpu
+
+
+def device_of_array(a) -> device:
+    """The device an array lives on (NumPy -> cpu, CuPy -> cuda)."""
+    if isinstance(a, backends.cpu.ndarray):
+        return CPU
+    return device("cuda", 0)

@@ -1,0 +1,133 @@
+"""Helpers shared by every op family: operand preparation, broadcasting, recording graph nodes."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import _dtype
+from .._tensor import Tensor, _make
+from ..autograd.graph import Node, _GradMode
+
+__all__ = ["Tensor", "Node", "_GradMode", "_make", "wrap_out", "needs_grad", "sum_to", "prepare", "wrap_dim", "wrap_dims",
+           "broadcast_error", "scalar_value", "record"]
+
+
+def needs_grad(*tensors) -> bool:
+    """Whether an op on these inputs must record a graph node."""
+    if not _GradMode.enabled:
+        return False
+    for t in tensors:
+        if type(t) is not float and getattr(t, "_requires_grad", False):
+            return True
+    return False
+
+
+def record(out: Tensor, node: Node) -> Tensor:
+    out.grad_fn = node
+    out._requires_grad = True
+    return out
+
+
+wrap_out = _make
+
+
+def scalar_value(x):
+    """A Python number from a Python/NumPy number (NumPy scalars would widen float32 math)."""
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def _same_device(a: Tensor, b: Tensor):
+    if a.device is not b.device and a.device != b.device:
+        if b._data.ndim == 0 and b.device.type == "cpu":
+            return a.device.backend.from_numpy(b._data)
+        if a._data.ndim == 0 and a.device.type == "cpu":
+            return None
+        raise RuntimeError("Expected all tensors to be on the same device, but found at least two "
+                           f"devices, {a.device} and {b.device}!")
+    return b._data
+
+
+def prepare(a: Tensor, b, out_dtype: _dtype.dtype | None = None):
+    """Arrays for a binary op of tensor `a` and tensor-or-number `b`, promoted as PyTorch does.
+
+    Returns (a_array, b_array_or_number, result dtype).
+    """
+    ad = a._data
+    if type(b) is Tensor or isinstance(b, Tensor):
+        bd = _same_device(a, b)
+        if bd is None:  # a is a cpu scalar tensor next to a cuda tensor
+            ad = b.device.backend.from_numpy(ad)
+            bd = b._data
+        if ad.dtype is bd.dtype or ad.dtype == bd.dtype:
+            return ad, bd, None
+        rt = _dtype.result_type(a, b).np
+        if ad.dtype != rt:
+            ad = ad.astype(rt)
+        if bd.dtype != rt:
+            bd = bd.astype(rt)
+        return ad, bd, None
+    if isinstance(b, numbers.Number):
+        b = scalar_value(b)
+        kind = ad.dtype.kind
+        if kind == "f" or (kind in "iu" and type(b) is int) or type(b) is bool:
+            return ad, b, None
+        # int/bool tensor with a float (or bool tensor with an int): compute in the result dtype
+        rt = _dtype.result_type(a, b).np
+        return ad.astype(rt), b, None
+    if isinstance(b, np.ndarray):
+        from .creation import from_numpy
+
+        return prepare(a, from_numpy(b))
+    raise TypeError(f"unsupported operand type(s): 'Tensor' and '{type(b).__name__}'")
+
+
+def broadcast_error(sa, sb) -> RuntimeError:
+    """PyTorch's message for shapes that do not broadcast."""
+    n = max(len(sa), len(sb))
+    pa = (1,) * (n - len(sa)) + tuple(sa)
+    pb = (1,) * (n - len(sb)) + tuple(sb)
+    for i in range(n - 1, -1, -1):
+        if pa[i] != pb[i] and pa[i] != 1 and pb[i] != 1:
+            return RuntimeError(f"The size of tensor a ({pa[i]}) must match the size of tensor b "
+                                f"({pb[i]}) at non-singleton dimension {i}")
+    return RuntimeError(f"shapes {list(sa)} and {list(sb)} cannot be broadcast together")
+
+
+def sum_to(g: Tensor, shape: tuple) -> Tensor:
+    """Undo broadcasting: sum `g` down to `shape` (the one unbroadcast of the library)."""
+    gshape = g._data.shape
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    dims = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
+    from .reduction import sum as _sum
+
+    out = _sum(g, dims, keepdim=True) if dims else g
+    if lead:
+        from .shape import reshape
+
+        out = reshape(out, shape)
+    return out
+
+
+def wrap_dim(dim: int, ndim: int) -> int:
+    """A dim index in range(ndim), negative dims counting from the end (0-dim counts as 1)."""
+    n = ndim if ndim > 0 else 1
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n if ndim > 0 else 0
+
+
+def wrap_dims(dim, ndim: int):
+    """None (every dim) or a sorted tuple of wrapped dims, from an int, a sequence, or None."""
+    if dim is None:
+        return None
+    if isinstance(dim, int) or hasattr(dim, "__index__") and not isinstance(dim, (tuple, list)):
+        return (wrap_dim(int(dim), ndim),)
+    dims = tuple(wrap_dim(int(d), ndim) for d in dim)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims")
+    return tuple(sorted(dims)) if dims else None

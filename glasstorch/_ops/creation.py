@@ -1,0 +1,356 @@
+"""Tensor creation (tensor, zeros, rand, arange, ...), conversion (`to`) and random fills."""
+from __future__ import annotations
+
+import builtins
+import math
+import numbers
+
+import numpy as np
+
+from .. import _dtype
+from .._device import CPU, device as _device
+from .._random import rng_of
+from .._tensor import Tensor, _dtype_arg, _make
+from ._util import Node, _GradMode, record, scalar_value
+
+
+def _dev(device):
+    return CPU if device is None else _device(device)
+
+
+def _finish(data, device, requires_grad: bool) -> Tensor:
+    dev = _dev(device)
+    if dev is not CPU:
+        data = dev.backend.from_numpy(data)
+    t = _make(data, dev)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def _sizes(size) -> tuple:
+    if len(size) == 1 and not isinstance(size[0], numbers.Integral):
+        size = size[0]
+    try:
+        out = tuple(int(s) for s in size)
+    except TypeError:
+        raise TypeError(f"size must be a sequence of ints, got {size!r}") from None
+    for s in out:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: [{', '.join(map(str, out))}]")
+    return out
+
+
+def _float_dtype(dtype):
+    d = _dtype_arg(dtype) or _dtype.get_default_dtype()
+    return d
+
+
+# ---- from data ------------------------------------------------------------------------------------
+def _to_nested_numpy(data):
+    """Replace tensors inside nested lists with arrays so NumPy can build one array."""
+    if isinstance(data, Tensor):
+        return data.device.backend.to_numpy(data._data)
+    if isinstance(data, (list, tuple)):
+        return [_to_nested_numpy(d) for d in data]
+    return data
+
+
+def _infer_array(data) -> np.ndarray:
+    """An array for `data` with PyTorch's dtype inference (Python floats -> default dtype)."""
+    if isinstance(data, (np.ndarray, np.generic)):
+        arr = np.asarray(data)
+    else:
+        try:
+            arr = np.array(_to_nested_numpy(data))
+        except ValueError:
+            raise ValueError(f"expected sequence of equal lengths at every dimension, got {data!r:.80}") from None
+        if arr.dtype == np.float64:
+            arr = arr.astype(_dtype.get_default_dtype().np)
+        elif arr.dtype.kind in "iu" and arr.dtype.itemsize == 8:
+            arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    return arr
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A new tensor holding a copy of `data` (a number, nested list, array or tensor)."""
+    dtype = _dtype_arg(dtype)
+    if isinstance(data, Tensor):
+        arr = data.device.backend.to_numpy(data._data)
+        if device is None:
+            device = data.device
+    else:
+        arr = _infer_array(data)
+    arr = arr.astype(dtype.np) if dtype is not None else arr.copy()
+    _dtype.from_numpy_dtype(arr.dtype)  # refuse dtypes glasstorch has no tensor for
+    return _finish(arr, device, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Like tensor(), but shares memory with a NumPy array or tensor when no conversion is needed."""
+    dtype = _dtype_arg(dtype)
+    if isinstance(data, Tensor):
+        return data if dtype is None and device is None else data.to(device=device, dtype=dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or dtype.np == data.dtype) and _dev(device) is CPU:
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(a: np.ndarray) -> Tensor:
+    """A tensor sharing memory with the NumPy array `a`."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
+    _dtype.from_numpy_dtype(a.dtype)
+    if not a.dtype.isnative:
+        raise ValueError("given numpy array has byte order different from the native byte order. "
+                         "Conversion between byte orders is currently not supported.")
+    return _make(a, CPU)
+
+
+def scalar_like(value, like: Tensor) -> Tensor:
+    """A 0-dim tensor for a Python number used next to `like` (its dtype per PyTorch's promotion)."""
+    value = scalar_value(value)
+    rt = _dtype.result_type(like, value)
+    return _make(like.device.xp.asarray(value, dtype=rt.np), like.device)
+
+
+# ---- filled -----------------------------------------------------------------------------------------
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
+    return _finish(np.zeros(_sizes(size), dtype=_float_dtype(dtype).np), device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
+    return _finish(np.ones(_sizes(size), dtype=_float_dtype(dtype).np), device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
+    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    fill_value = scalar_value(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
+    d = _dtype_arg(dtype) or _dtype.scalar_dtype(fill_value)
+    return _finish(np.full(_sizes((size,)), fill_value, dtype=d.np), device, requires_grad)
+
+
+def _like(x: Tensor, dtype, device):
+    return (_dtype_arg(dtype) or x.dtype), (x.device if device is None else device)
+
+
+def zeros_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
+    d, dev = _like(x, dtype, device)
+    return zeros(x.shape, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def ones_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
+    d, dev = _like(x, dtype, device)
+    return ones(x.shape, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def empty_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
+    return zeros_like(x, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full_like(x: Tensor, fill_value, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
+    d, dev = _like(x, dtype, device)
+    return full(x.shape, fill_value, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.eye(n, n if m is None else m, dtype=_float_dtype(dtype).np), device, requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Values from start (inclusive) to end (exclusive) in steps of `step`."""
+    if end is None:
+        start, end = 0, start
+    start, end, step = (scalar_value(v.item() if isinstance(v, Tensor) else v) for v in (start, end, step))
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0 and end != start:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    d = _dtype_arg(dtype)
+    if d is None:
+        is_float = any(isinstance(v, float) for v in (start, end, step))
+        d = _dtype.get_default_dtype() if is_float else _dtype.int64
+    n = builtins.max(math.ceil((end - start) / step), 0)
+    data = (start + np.arange(n, dtype=np.float64 if d.is_floating_point or not all(
+        isinstance(v, int) for v in (start, end, step)) else np.int64) * step).astype(d.np)
+    return _finish(data, device, requires_grad)
+
+
+def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    d = _float_dtype(dtype)
+    work = d.np if d.is_floating_point else np.float64
+    i = np.arange(steps, dtype=work)
+    if steps > 1:
+        step = (work.type(end) - work.type(start)) / work.type(steps - 1)
+        half = steps // 2
+        data = np.where(i < half, work.type(start) + i * step, work.type(end) - (steps - 1 - i) * step)
+    else:
+        data = np.full(steps, start, dtype=work)
+    return _finish(data.astype(d.np), device, requires_grad)
+
+
+# ---- random ------------------------------------------------------------------------------------------
+def _random_float(draw, size, dtype):
+    d = _float_dtype(dtype)
+    if not d.is_floating_point:
+        raise RuntimeError(f'"check_uniform_bounds" not implemented for \'{d.name}\'')
+    work = d.np if d.np in (np.float32, np.float64) else np.float32
+    return draw(size, work).astype(d.np, copy=False)
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    rng = rng_of(generator)
+    data = _random_float(lambda s, t: rng.random(s, dtype=t), _sizes(size), dtype)
+    return _finish(data, device, requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    rng = rng_of(generator)
+    data = _random_float(lambda s, t: rng.standard_normal(s, dtype=t), _sizes(size), dtype)
+    return _finish(data, device, requires_grad)
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """randint(high, size) or randint(low, high, size): integers in [low, high)."""
+    if size is None:
+        low, high, size = 0, low, high
+    if high is None or size is None:
+        raise TypeError("randint() missing required argument 'size'")
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    d = _dtype_arg(dtype) or _dtype.int64
+    data = rng_of(generator).integers(low, high, size=_sizes((size,)), dtype=np.int64).astype(d.np)
+    return _finish(data, device, requires_grad)
+
+
+def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    d = _dtype_arg(dtype) or _dtype.int64
+    data = rng_of(generator).permutation(int(n)).astype(d.np)
+    return _finish(data, device, requires_grad)
+
+
+def rand_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    d, dev = _like(x, dtype, device)
+    return rand(x.shape, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def randn_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    d, dev = _like(x, dtype, device)
+    return randn(x.shape, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def randint_like(x: Tensor, low, high=None, *, dtype=None, device=None) -> Tensor:
+    d, dev = _like(x, dtype, device)
+    return randint(low, high, x.shape, dtype=d, device=dev)
+
+
+def multinomial(probs: Tensor, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
+    rng = rng_of(generator)
+    p = probs.detach().cpu().numpy().astype(np.float64)
+    rows = p.reshape(-1, p.shape[-1])
+    out = np.stack([rng.choice(r.size, num_samples, replace=replacement, p=r / r.sum()) for r in rows])
+    return _finish(out.reshape(p.shape[:-1] + (num_samples,)).astype(np.int64), probs.device, False)
+
+
+def _fill_random(x: Tensor, data) -> Tensor:
+    x._data[...] = x.device.backend.from_numpy(np.asarray(data)) if x.device is not CPU else data
+    x._vc[0] += 1
+    return x
+
+
+def normal_(x: Tensor, mean=0.0, std=1.0, generator=None) -> Tensor:
+    rng = rng_of(generator)
+    work = x._data.dtype if x._data.dtype in (np.float32, np.float64) else np.float64
+    return _fill_random(x, rng.standard_normal(x._data.shape, dtype=work) * std + mean)
+
+
+def uniform_(x: Tensor, a=0.0, b=1.0, generator=None) -> Tensor:
+    rng = rng_of(generator)
+    work = x._data.dtype if x._data.dtype in (np.float32, np.float64) else np.float64
+    return _fill_random(x, rng.random(x._data.shape, dtype=work) * (b - a) + a)
+
+
+def bernoulli_(x: Tensor, p=0.5, generator=None) -> Tensor:
+    rng = rng_of(generator)
+    p = p.detach().cpu().numpy() if isinstance(p, Tensor) else p
+    return _fill_random(x, rng.random(x._data.shape) < p)
+
+
+def bernoulli(p: Tensor, *, generator=None) -> Tensor:
+    return bernoulli_(zeros_like(p), p, generator)
+
+
+def exponential_(x: Tensor, lambd=1.0, generator=None) -> Tensor:
+    return _fill_random(x, rng_of(generator).exponential(1.0 / lambd, x._data.shape))
+
+
+def random_(x: Tensor, *args, generator=None) -> Tensor:
+    low, high = (0, args[0]) if len(args) == 1 else (args if args else (0, 2 ** 24))
+    return _fill_random(x, rng_of(generator).integers(low, high, x._data.shape))
+
+
+def normal(mean, std, size=None, *, generator=None, dtype=None, device=None) -> Tensor:
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        like = mean if isinstance(mean, Tensor) else std
+        noise = randn(like.shape, generator=generator, dtype=like.dtype)
+        return (noise * std + mean).detach()
+    return normal_(empty(_sizes((size,)), dtype=dtype, device=device), mean, std, generator)
+
+
+# ---- conversion -------------------------------------------------------------------------------------
+class ToCopyBackward0(Node):
+    def __init__(self, x):
+        super().__init__((x,), ())
+        self.dtype, self.device = x.dtype, x.device
+
+    def backward(self, g):
+        return (to(g, self.device, self.dtype),)
+
+
+def _parse_to(x: Tensor, args, kwargs):
+    dtype = kwargs.pop("dtype", None)
+    device = kwargs.pop("device", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype, device = a.dtype, a.device
+        elif isinstance(a, _dtype.dtype) or a in (float, int, builtins.bool):
+            dtype = _dtype_arg(a)
+        elif isinstance(a, (str, _device)) or isinstance(a, int):
+            device = a if not isinstance(a, int) or isinstance(a, builtins.bool) else f"cuda:{a}"
+        elif isinstance(a, builtins.bool):
+            pass
+        elif a is not None:
+            raise TypeError(f"to() received an invalid combination of arguments - got ({type(a).__name__})")
+    return _dtype_arg(dtype), (None if device is None else _device(device)), copy
+
+
+def to(x: Tensor, *args, **kwargs) -> Tensor:
+    """Convert to another dtype and/or device; returns `x` itself when nothing changes."""
+    dtype, device, copy = _parse_to(x, args, dict(kwargs))
+    same_dtype = dtype is None or dtype.np == x._data.dtype
+    same_device = device is None or device == x.device or (device.type == x.device.type == "cuda" and device.index in (None, 0))
+    if same_dtype and same_device and not copy:
+        return x
+    data = x._data
+    if not same_device:
+        data = device.backend.from_numpy(x.device.backend.to_numpy(data))
+    if not same_dtype:
+        data = data.astype(dtype.np)
+    elif copy and data is x._data:
+        data = data.copy()
+    out = _make(data, x.device if same_device else device)
+    if _GradMode.enabled and x._requires_grad and (dtype is None or dtype.is_floating_point):
+        record(out, ToCopyBackward0(x))
+    return out

@@ -1,0 +1,377 @@
+"""Indexing: x[i], x[i] = v, gather/scatter, index_select, masked_fill, nonzero.
+
+Gradients of indexing scatter-*add* into zeros, so repeated indices accumulate.
+"""
+from __future__ import annotations
+
+from .. import _dtype
+from ._util import Node, Tensor, _GradMode, _make, record, sum_to, wrap_dim
+
+
+# ---- index conversion ----------------------------------------------------------------------------
+def _is_advanced(i) -> bool:
+    return isinstance(i, (Tensor, list)) or (hasattr(i, "dtype") and hasattr(i, "shape"))
+
+
+def to_array_index(index, x: Tensor):
+    """A backend index from a Python/Tensor index. Returns (index, advanced?)."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    xp = x.device.xp
+    out = []
+    advanced = False
+    for i in index:
+        if isinstance(i, Tensor):
+            d = i._data
+            if d.dtype.kind == "f":
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            if d.dtype.kind == "u" and d.dtype.itemsize == 1:
+                d = d.astype(bool)
+            if d.dtype.kind != "b" and d.ndim == 0 and not advanced:
+                i = int(d)
+                out.append(i)
+                continue
+            out.append(d)
+            advanced = True
+        elif isinstance(i, list) or (hasattr(i, "dtype") and hasattr(i, "shape")):
+            arr = xp.asarray(i)
+            if arr.dtype.kind == "f":
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            out.append(arr)
+            advanced = True
+        elif i is None or i is Ellipsis or isinstance(i, (int, slice)):
+            if isinstance(i, slice) and i.step is not None and i.step <= 0:
+                raise ValueError("step must be greater than zero")
+            out.append(i)
+        elif isinstance(i, bool):
+            out.append(i)
+        elif hasattr(i, "__index__"):
+            out.append(i.__index__())
+        else:
+            raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+                             "are valid indices (got " + type(i).__name__ + ")")
+    return tuple(out), advanced
+
+
+# ---- getitem ---------------------------------------------------------------------------------------
+class IndexBackward0(Node):
+    def __init__(self, x, index):
+        super().__init__((x,), ())
+        self.in_shape = x._data.shape
+        self.index = index
+
+    def backward(self, g):
+        return (index_into_zeros(g, self.index, self.in_shape),)
+
+    def _release_extra(self):
+        self.index = None
+
+
+class SliceBackward0(IndexBackward0):
+    def backward(self, g):
+        return (slice_into_zeros(g, self.index, self.in_shape),)
+
+
+class SelectBackward0(SliceBackward0):
+    pass
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    idx, advanced = to_array_index(index, x)
+    d = x._data
+    try:
+        data = d[idx]
+    except IndexError as e:
+        raise IndexError(str(e).replace("axis", "dimension")) from None
+    if advanced:
+        out = _make(data, x.device)
+    else:
+        out = _make(data, x.device)
+        out._vc = x._vc  # basic indexing gives a view
+    if data.ndim == 0 and not advanced and type(data) is not type(d):
+        out._data = x.device.xp.asarray(data)
+    if _GradMode.enabled and x._requires_grad:
+        if advanced:
+            node = IndexBackward0(x, idx)
+        elif len(idx) == 1 and isinstance(idx[0], int):
+            node = SelectBackward0(x, idx)
+        else:
+            node = SliceBackward0(x, idx)
+        record(out, node)
+    return out
+
+
+class _IntoZerosBackward(Node):
+    """Backward of writing g into zeros at `index`: read the gradient back at `index`."""
+
+    def __init__(self, g, index):
+        super().__init__((g,), ())
+        self.index = index
+
+    def backward(self, gg):
+        out = _make(gg._data[self.index], gg.device)
+        if _GradMode.enabled and gg._requires_grad:
+            record(out, IndexBackward0(gg, self.index))
+        return (out,)
+
+
+class IndexPutBackward0(_IntoZerosBackward):
+    pass
+
+
+def index_into_zeros(g: Tensor, index, shape) -> Tensor:
+    """zeros(shape) with g scatter-added at an advanced index (repeats accumulate)."""
+    xp = g.device.xp
+    data = xp.zeros(shape, dtype=g._data.dtype)
+    g.device.backend.scatter_add(data, index, g._data)
+    out = _make(data, g.device)
+    if _GradMode.enabled and g._requires_grad:
+        record(out, IndexPutBackward0(g, index))
+    return out
+
+
+def slice_into_zeros(g: Tensor, index, shape) -> Tensor:
+    """zeros(shape) with g written at a basic (slice/int) index: no repeats, so plain assignment."""
+    xp = g.device.xp
+    data = xp.zeros(shape, dtype=g._data.dtype)
+    data[index] = g._data
+    out = _make(data, g.device)
+    if _GradMode.enabled and g._requires_grad:
+        record(out, IndexPutBackward0(g, index))
+    return out
+
+
+# ---- setitem ---------------------------------------------------------------------------------------
+class CopySlices(Node):
+    """x[index] = v as an out-of-place op: x's gradient is zero at index, v's is g[index]."""
+
+    def __init__(self, x, index, v):
+        super().__init__((x, v), ())
+        self.index = index
+        self.v_shape = v._data.shape if isinstance(v, Tensor) else ()
+
+    def backward(self, g):
+        n = self.next_functions
+        gx = gv = None
+        if n[0][0] is not None:
+            mask = _make(g.device.xp.ones(g._data.shape, dtype=bool), g.device)
+            mask._data[self.index] = False
+            gx = g * mask
+        if n[1][0] is not None:
+            gv = sum_to(getitem(g, self.index), self.v_shape)
+        return gx, gv
+
+
+def index_put(x: Tensor, index, value) -> Tensor:
+    """The out-of-place form of `x[index] = value` (what in-place setitem records)."""
+    idx, _ = to_array_index(index, x)
+    data = x._data.copy()
+    _assign(data, idx, value, x)
+    out = _make(data, x.device)
+    if _GradMode.enabled and (x._requires_grad or getattr(value, "_requires_grad", False)):
+        record(out, CopySlices(x, idx, value))
+    return out
+
+
+def _assign(data, idx, value, x: Tensor):
+    v = value._data if isinstance(value, Tensor) else value
+    if isinstance(value, Tensor) and value.device != x.device:
+        raise RuntimeError(f"expected device {x.device} but got device {value.device}")
+    try:
+        data[idx] = v
+    except ValueError as e:
+        msg = str(e)
+        if "read-only" in msg:
+            raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to "
+                               "a single memory location. Please clone() the tensor before performing the "
+                               "operation.") from None
+        target = data[idx].shape
+        raise RuntimeError(f"shape mismatch: value tensor of shape [{', '.join(map(str, getattr(v, 'shape', ())))}] "
+                           f"cannot be broadcast to indexing result of shape [{', '.join(map(str, target))}]") from None
+
+
+def setitem(x: Tensor, index, value) -> None:
+    from . import inplace
+
+    if isinstance(value, Tensor) or (_GradMode.enabled and x._requires_grad):
+        if _GradMode.enabled and (x._requires_grad or getattr(value, "_requires_grad", False)):
+            inplace.apply(x, index_put, index, value)
+            return
+    idx, _ = to_array_index(index, x)
+    _assign(x._data, idx, value, x)
+    x._vc[0] += 1
+
+
+# ---- gather / scatter ----------------------------------------------------------------------------
+def _check_index(x: Tensor, dim: int, index: Tensor, name: str):
+    if index._data.dtype != _dtype.int64.np:
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if index._data.ndim != x._data.ndim and x._data.ndim:
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+
+
+def _take(xp, d, dim, idx):
+    if d.ndim == 0:
+        return d.reshape(()) if idx.ndim == 0 else d.reshape(1)[idx]
+    n = d.shape[dim]
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = int(idx.max()) if idx.max() >= n else int(idx.min())
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {n}")
+    return xp.take_along_axis(d, idx, axis=dim)
+
+
+class GatherBackward0(Node):
+    def __init__(self, x, dim, index):
+        super().__init__((x,), ())
+        self.in_shape, self.dim, self.index = x._data.shape, dim, index
+
+    def backward(self, g):
+        return (scatter_into_zeros(g, self.dim, self.index, self.in_shape),)
+
+    def _release_extra(self):
+        self.index = None
+
+
+def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    _check_index(x, dim, index, "gather")
+    dim = wrap_dim(dim, x._data.ndim)
+    d = x._data
+    idx = index._data
+    # take_along_axis needs equal shapes outside dim; PyTorch allows index smaller there
+    if d.ndim and any(i != dim and idx.shape[i] < d.shape[i] for i in range(d.ndim)):
+        d = d[tuple(slice(0, idx.shape[i]) if i != dim else slice(None) for i in range(d.ndim))]
+    elif d.ndim and any(i != dim and idx.shape[i] > d.shape[i] for i in range(d.ndim)):
+        raise RuntimeError(f"Size does not match at dimension {next(i for i in range(d.ndim) if i != dim and idx.shape[i] > d.shape[i])} "
+                           "expected index to be smaller than self apart from dimension " + str(dim))
+    out = _make(_take(x.device.xp, d, dim, idx), x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(out, GatherBackward0(x, dim, index))
+    return out
+
+
+class ScatterAddBackward0(Node):
+    def __init__(self, x, dim, index, src):
+        super().__init__((x, src), ())
+        self.dim, self.index = dim, index
+
+    def backward(self, g):
+        n = self.next_functions
+        gsrc = gather(g, self.dim, self.index) if n[1][0] is not None else None
+        return (g if n[0][0] is not None else None), gsrc
+
+
+def _scatter_add_array(backend, target, dim, idx, src):
+    """target[..., idx[j], ...] += src[j] along dim, accumulating repeats (in place)."""
+    xp = backend.xp
+    if target.ndim == 0:
+        target[...] += src.sum()
+        return target
+    src = src[tuple(slice(0, s) for s in idx.shape)]
+    grids = list(xp.indices(idx.shape, sparse=True))
+    grids[dim] = idx
+    backend.scatter_add(target, tuple(grids), src)
+    return target
+
+
+def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    _check_index(x, dim, index, "scatter_add")
+    dim = wrap_dim(dim, x._data.ndim)
+    data = _scatter_add_array(x.device.backend, x._data.copy(), dim, index._data, src._data.astype(x._data.dtype, copy=False))
+    out = _make(data, x.device)
+    if _GradMode.enabled and (x._requires_grad or src._requires_grad):
+        record(out, ScatterAddBackward0(x, dim, index, src))
+    return out
+
+
+def scatter_into_zeros(g: Tensor, dim: int, index: Tensor, shape) -> Tensor:
+    """zeros(shape).scatter_add(dim, index, g): the gradient of gather and of max(dim)."""
+    xp = g.device.xp
+    zeros = _make(xp.zeros(shape, dtype=g._data.dtype), g.device)
+    return scatter_add(zeros, dim, index, g)
+
+
+class IndexSelectBackward0(Node):
+    def __init__(self, x, dim, index):
+        super().__init__((x,), ())
+        self.in_shape, self.dim, self.index = x._data.shape, dim, index
+
+    def backward(self, g):
+        idx = (slice(None),) * self.dim + (self.index,)
+        return (index_into_zeros(g, idx, self.in_shape),)
+
+    def _release_extra(self):
+        self.index = None
+
+
+def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    if index._data.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    if index._data.dtype.kind not in "iu":
+        raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
+    dim = wrap_dim(dim, x._data.ndim)
+    idx = index._data.reshape(-1)
+    n = x._data.shape[dim] if x._data.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError(f"index out of range in self")
+    out = _make(x.device.xp.take(x._data, idx, axis=dim) if x._data.ndim else x._data.reshape(1)[idx], x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(out, IndexSelectBackward0(x, dim, idx))
+    return out
+
+
+# ---- masks -----------------------------------------------------------------------------------------
+class MaskedFillBackward0(Node):
+    def __init__(self, x, mask, value):
+        super().__init__((x, value), ())
+        self.mask = mask
+        self.in_shape = x._data.shape
+
+    def backward(self, g):
+        from .pointwise import where
+        from .reduction import sum as _sum
+
+        n = self.next_functions
+        gx = sum_to(where(self.mask, 0.0, g), self.in_shape) if n[0][0] is not None else None
+        gv = _sum(where(self.mask, g, 0.0)) if n[1][0] is not None else None
+        return gx, gv
+
+    def _release_extra(self):
+        self.mask = None
+
+
+def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
+    if mask._data.dtype.kind != "b":
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype.name}")
+    if isinstance(value, Tensor) and value._data.ndim != 0:
+        raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                           f"{value._data.ndim} dimension(s).")
+    xp = x.device.xp
+    v = value._data if isinstance(value, Tensor) else value
+    try:
+        data = xp.where(mask._data, xp.asarray(v, dtype=x._data.dtype), x._data)
+    except ValueError:
+        from ._util import broadcast_error
+
+        raise broadcast_error(x._data.shape, mask._data.shape) from None
+    if data.shape != x._data.shape:
+        raise RuntimeError(f"masked_fill: mask of shape {list(mask.shape)} cannot broadcast to the input's shape "
+                           f"{list(x.shape)} in place")
+    out = _make(data, x.device)
+    if _GradMode.enabled and (x._requires_grad or getattr(value, "_requires_grad", False)):
+        record(out, MaskedFillBackward0(x, mask, value))
+    return out
+
+
+def nonzero(x: Tensor, *, as_tuple: bool = False):
+    xp = x.device.xp
+    d = x._data if x._data.ndim else x._data.reshape(1)
+    idx = xp.nonzero(d)
+    if as_tuple:
+        return tuple(_make(i.astype(xp.int64, copy=False), x.device) for i in idx)
+    return _make(xp.stack(idx, axis=1).astype(xp.int64, copy=False), x.device)
+
+
+def where(condition, a=None, b=None):
+    from .pointwise import where as _where
+
+    return _where(condition, a, b)

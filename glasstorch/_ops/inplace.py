@@ -1,0 +1,176 @@
+"""In-place ops (add_, mul_, x[i] = v, copy_, fill_, ...).
+
+Without autograd they write straight into the array. With autograd, the op runs out of place on
+a copy of the old value and the tensor takes over the result's array contents and grad_fn, so the
+graph stays correct and the version counter tells backward that the old value is gone.
+"""
+from __future__ import annotations
+
+from ._util import Node, Tensor, _GradMode, _make, prepare, record, sum_to
+
+# out-of-place op -> the backend ufunc that can do it in place (the fast path of optimizer loops)
+_UFUNC = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide"}
+
+
+def _track(self: Tensor, args) -> bool:
+    if not _GradMode.enabled:
+        return False
+    if self._requires_grad:
+        return True
+    for a in args:
+        if getattr(a, "_requires_grad", False):
+            return True
+    return False
+
+
+def _write(self: Tensor, data) -> None:
+    """Store an op's result into self's array (keeping views of self in sync)."""
+    d = self._data
+    if data.shape != d.shape:
+        try:
+            shape = _broadcast_shape(d.shape, data.shape)
+        except ValueError:
+            shape = data.shape
+        raise RuntimeError(f"output with shape [{', '.join(map(str, d.shape))}] doesn't match the broadcast shape "
+                           f"[{', '.join(map(str, shape))}]")
+    if data.dtype != d.dtype and not _can_cast(self, data):
+        raise RuntimeError(f"result type {_type_word(data.dtype)} can't be cast to the desired output type "
+                           f"{_type_word(d.dtype)}")
+    try:
+        d[...] = data
+    except ValueError:
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                           "single memory location. Please clone() the tensor before performing the operation.") from None
+
+
+def _broadcast_shape(a, b):
+    import numpy as np
+
+    return np.broadcast_shapes(a, b)
+
+
+def _can_cast(self: Tensor, data) -> bool:
+    xp = self.device.xp
+    return bool(xp.can_cast(data.dtype, self._data.dtype, casting="same_kind"))
+
+
+def _type_word(np_dtype) -> str:
+    from .. import _dtype
+
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[_dtype._FROM_NP[np_dtype].name]
+
+
+def apply(self: Tensor, op, *args, **kwargs) -> Tensor:
+    """Run `op(self, *args)` and make its result self's new value, in place."""
+    if _track(self, args):
+        self._check_inplace()
+        old = _make(self._data.copy(), self.device)
+        old.grad_fn = self.grad_fn
+        old._requires_grad = self._requires_grad
+        if self.grad_fn is None and self._requires_grad:
+            old._grad_acc = self._grad_acc
+        res = op(old, *args, **kwargs)
+        _write(self, res._data)
+        self.grad_fn = res.grad_fn
+        self._requires_grad = res._requires_grad
+    else:
+        ufunc = _UFUNC.get(op.__name__)
+        if ufunc is not None and kwargs.get("alpha", 1) == 1 and not kwargs.get("rounding_mode") and args:
+            _fast(self, ufunc, args[0])
+        else:
+            _write(self, op(self, *args, **kwargs)._data)
+    self._vc[0] += 1
+    return self
+
+
+def _fast(self: Tensor, ufunc: str, other) -> None:
+    d = self._data
+    _, od, _ = prepare(self, other)
+    fn = getattr(self.device.xp, ufunc)
+    try:
+        fn(d, od, out=d, casting="same_kind")
+    except (TypeError, ValueError) as e:  # numpy's casting/broadcast errors, in PyTorch's words
+        res = _make(fn(d, od), self.device) if "cast" in str(e) else None
+        if res is None:
+            from ._util import broadcast_error
+
+            raise broadcast_error(d.shape, getattr(other, "shape", ())) from None
+        _write(self, res._data)
+
+
+# ---- fill_ / copy_ --------------------------------------------------------------------------------
+class FillBackward0(Node):
+    def __init__(self, x, value):
+        super().__init__((x, value), ())
+
+    def backward(self, g):
+        from .reduction import sum as _sum
+
+        n = self.next_functions
+        return (g * 0 if n[0][0] is not None else None), (_sum(g) if n[1][0] is not None else None)
+
+
+def _filled(x: Tensor, value) -> Tensor:
+    xp = x.device.xp
+    v = value._data if isinstance(value, Tensor) else value
+    out = _make(xp.full(x._data.shape, v, dtype=x._data.dtype), x.device)
+    if _GradMode.enabled and (x._requires_grad or getattr(value, "_requires_grad", False)):
+        record(out, FillBackward0(x, value))
+    return out
+
+
+def fill_(self: Tensor, value) -> Tensor:
+    if isinstance(value, Tensor) and value._data.ndim:
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value._data.ndim} dimensions.")
+    if _track(self, (value,)):
+        return apply(self, _filled, value)
+    self._data[...] = value._data if isinstance(value, Tensor) else value
+    self._vc[0] += 1
+    return self
+
+
+class CopyBackwards(Node):
+    def __init__(self, x, src):
+        super().__init__((x, src), ())
+        self.src_shape = src._data.shape
+        self.src_dtype = src.dtype
+
+    def backward(self, g):
+        n = self.next_functions
+        gs = sum_to(g, self.src_shape).to(self.src_dtype) if n[1][0] is not None else None
+        return (g * 0 if n[0][0] is not None else None), gs
+
+
+def _copied(x: Tensor, src: Tensor) -> Tensor:
+    xp = x.device.xp
+    data = xp.empty_like(x._data)
+    data[...] = src._data if src.device == x.device else x.device.backend.from_numpy(src.device.backend.to_numpy(src._data))
+    out = _make(data, x.device)
+    if _GradMode.enabled and (x._requires_grad or src._requires_grad):
+        record(out, CopyBackwards(x, src))
+    return out
+
+
+def copy_(self: Tensor, src) -> Tensor:
+    if not isinstance(src, Tensor):
+        from .creation import tensor
+
+        src = tensor(src)
+    try:
+        if _track(self, (src,)):
+            return apply(self, _copied, src)
+        if src.device != self.device:
+            src_data = self.device.backend.from_numpy(src.device.backend.to_numpy(src._data))
+        else:
+            src_data = src._data
+        self._data[...] = src_data
+    except ValueError as e:
+        if "read-only" in str(e):
+            raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                               "single memory location. Please clone() the tensor before performing the operation.") from None
+        raise RuntimeError(f"The size of tensor a ({self._data.shape[-1] if self._data.ndim else 1}) must match the "
+                           f"size of tensor b ({src._data.shape[-1] if src._data.ndim else 1}) at non-singleton "
+                           f"dimension {max(self._data.ndim - 1, 0)}") from None
+    self._vc[0] += 1
+    return self

@@ -1,0 +1,876 @@
+"""Elementwise ops. Each op: forward on backend arrays, then a Node whose backward uses Tensor ops
+(so gradients are themselves differentiable when create_graph=True)."""
+from __future__ import annotations
+
+import math
+import numbers
+
+from .. import _dtype
+from ._util import Node, Tensor, _GradMode, _make, broadcast_error, prepare, record, sum_to
+
+
+# ---- helpers --------------------------------------------------------------------------------------
+def _binary(a: Tensor, b, ufunc, node_cls=None):
+    """Apply a broadcasting binary array function and record `node_cls` if gradients are needed."""
+    ad, bd, _ = prepare(a, b)
+    try:
+        data = ufunc(ad, bd)
+    except ValueError:
+        raise broadcast_error(a._data.shape, getattr(b, "shape", ())) from None
+    out = _make(data, a.device)
+    if node_cls is not None and _GradMode.enabled and (a._requires_grad or getattr(b, "_requires_grad", False)):
+        record(out, node_cls((a, b), (a, b) if node_cls.saves_inputs else ()))
+    return out
+
+
+def _float_array(x: Tensor):
+    """The input array, cast to the default float dtype when it is integral (exp(int) is float)."""
+    d = x._data
+    if d.dtype.kind in "fc":
+        return d
+    return d.astype(_dtype.get_default_dtype().np)
+
+
+def _as_tensor(x, like: Tensor) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    from .creation import scalar_like
+
+    return scalar_like(x, like)
+
+
+def _shape(x):
+    return x._data.shape if isinstance(x, Tensor) else ()
+
+
+class _BinaryBackward(Node):
+    saves_inputs = True
+
+    def __init__(self, inputs, saved):
+        super().__init__(inputs, tuple(t for t in saved if isinstance(t, Tensor)))
+        self.a_shape = inputs[0]._data.shape
+        self.b_shape = _shape(inputs[1])
+        self.b_scalar = None if isinstance(inputs[1], Tensor) else inputs[1]
+
+    def operands(self):
+        """The saved (a, b), b being the Python number when the op had one."""
+        saved = self.saved_tensors
+        if self.b_scalar is None:
+            return saved[0], saved[1]
+        return saved[0], self.b_scalar
+
+    def grads(self, ga, gb):
+        n = self.next_functions
+        return (sum_to(ga, self.a_shape) if ga is not None and n[0][0] is not None else None,
+                sum_to(gb, self.b_shape) if gb is not None and n[1][0] is not None else None)
+
+
+# ---- arithmetic -----------------------------------------------------------------------------------
+class AddBackward0(_BinaryBackward):
+    saves_inputs = False
+
+    def __init__(self, inputs, saved, alpha=1):
+        super().__init__(inputs, saved)
+        self.alpha = alpha
+
+    def backward(self, g):
+        return self.grads(g, g if self.alpha == 1 else g * self.alpha)
+
+
+class SubBackward0(AddBackward0):
+    def backward(self, g):
+        return self.grads(g, -g if self.alpha == 1 else g * -self.alpha)
+
+
+def add(a: Tensor, b, *, alpha=1) -> Tensor:
+    if not isinstance(a, Tensor):
+        a = _as_tensor(a, b)
+    if alpha != 1:
+        b = b * alpha
+        out = _binary(a, b, _np_add)
+        return _rename(out, AddBackward0, a, b)
+    return _binary(a, b, _np_add, AddBackward0)
+
+
+def sub(a: Tensor, b, *, alpha=1) -> Tensor:
+    if getattr(a, "dtype", None) is _dtype.bool or getattr(b, "dtype", None) is _dtype.bool:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you "
+                           "are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+    if alpha != 1:
+        return add(a, b * -alpha)
+    return _binary(a, b, _np_sub, SubBackward0)
+
+
+def rsub(a: Tensor, b) -> Tensor:
+    """b - a for a Python number b."""
+    return sub(_as_tensor(b, a), a)
+
+
+def _rename(out, node_cls, a, b):
+    if out.grad_fn is None and _GradMode.enabled and (a._requires_grad or getattr(b, "_requires_grad", False)):
+        record(out, node_cls((a, b), ()))
+    return out
+
+
+def _np_add(x, y):
+    return x + y
+
+
+def _np_sub(x, y):
+    return x - y
+
+
+def _np_mul(x, y):
+    return x * y
+
+
+class MulBackward0(_BinaryBackward):
+    def backward(self, g):
+        a, b = self.operands()
+        n = self.next_functions
+        return self.grads(g * b if n[0][0] is not None else None, g * a if n[1][0] is not None else None)
+
+
+def mul(a: Tensor, b) -> Tensor:
+    return _binary(a, b, _np_mul, MulBackward0)
+
+
+class DivBackward0(_BinaryBackward):
+    def backward(self, g):
+        a, b = self.operands()
+        n = self.next_functions
+        ga = g / b if n[0][0] is not None else None
+        gb = -g * a / (b * b) if n[1][0] is not None else None
+        return self.grads(ga, gb)
+
+
+def _true_divide(x, y):
+    return x / y
+
+
+def div(a: Tensor, b, *, rounding_mode=None) -> Tensor:
+    if rounding_mode == "floor":
+        return floor_divide(a, b)
+    if rounding_mode == "trunc":
+        return trunc(div(a, b)).to(_dtype.result_type(a, b)) if not _is_float(a, b) else trunc(div(a, b))
+    if rounding_mode is not None:
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+    if not _is_float(a, b):  # integer true division gives the default float dtype
+        a = a.to(_dtype.get_default_dtype())
+    return _binary(a, b, _true_divide, DivBackward0)
+
+
+def rdiv(a: Tensor, b) -> Tensor:
+    return div(_as_tensor(b, a), a)
+
+
+def _is_float(a, b) -> bool:
+    return _dtype.result_type(a, b).is_floating_point
+
+
+def _floor_div(x, y):
+    return x // y
+
+
+def floor_divide(a: Tensor, b) -> Tensor:
+    out = _binary(a, b, _floor_div)
+    return out
+
+
+def _np_mod(x, y):
+    return x % y
+
+
+class RemainderBackward0(_BinaryBackward):
+    def backward(self, g):
+        a, b = self.operands()
+        n = self.next_functions
+        gb = -g * floor_divide(a, b) if n[1][0] is not None else None
+        return self.grads(g, gb)
+
+
+def remainder(a: Tensor, b) -> Tensor:
+    return _binary(a, b, _np_mod, RemainderBackward0)
+
+
+class FmodBackward0(RemainderBackward0):
+    def backward(self, g):
+        a, b = self.operands()
+        n = self.next_functions
+        gb = -g * trunc(a / b) if n[1][0] is not None else None
+        return self.grads(g, gb)
+
+
+def fmod(a: Tensor, b) -> Tensor:
+    xp = a.device.xp
+    return _binary(a, b, xp.fmod, FmodBackward0)
+
+
+class PowBackward0(Node):
+    """x ** c for a Python number c."""
+
+    def __init__(self, x, c):
+        super().__init__((x,), (x,))
+        self.c = c
+
+    def backward(self, g):
+        (x,) = self.saved_tensors
+        c = self.c
+        if c == 0:
+            return (g * 0,)
+        return (g * c * x ** (c - 1),)
+
+
+class PowBackward1(_BinaryBackward):
+    """x ** y for tensors x and y."""
+
+    def backward(self, g):
+        a, b = self.operands()
+        n = self.next_functions
+        ga = gb = None
+        if n[0][0] is not None:
+            # d/da a^b = b a^(b-1), defined as 0 where b == 0 (PyTorch's convention)
+            ga = where(b == 0, 0.0, g * b * a ** (b - 1))
+        if n[1][0] is not None:
+            res = a ** b
+            gb = where((a == 0) & (b >= 0), 0.0, g * res * log(a))
+        return self.grads(ga, gb)
+
+
+class PowBackward2(Node):
+    """c ** x for a Python number c."""
+
+    def __init__(self, x, c, out):
+        super().__init__((x,), (x,))
+        self.c = c
+
+    def backward(self, g):
+        (x,) = self.saved_tensors
+        if self.c == 0:  # 0 ** x: zero gradient where x >= 0, as PyTorch defines it
+            return (where(x >= 0, g * 0.0, g * -math.inf),)
+        return (g * (self.c ** x) * math.log(self.c),)
+
+
+def pow(a, b) -> Tensor:
+    if not isinstance(a, Tensor):
+        return rpow(b, a)
+    if isinstance(b, numbers.Number):
+        from ._util import scalar_value
+
+        b = scalar_value(b)
+        ad = a._data
+        if ad.dtype.kind in "iub" and isinstance(b, float):
+            ad = ad.astype(_dtype.get_default_dtype().np)
+        if ad.dtype.kind in "iu" and isinstance(b, int) and b < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if b == 2:
+            data = ad * ad
+        elif b == 0.5 and ad.dtype.kind == "f":
+            data = a.device.xp.sqrt(ad)
+        else:
+            data = ad ** b
+        out = _make(data, a.device)
+        if _GradMode.enabled and a._requires_grad:
+            record(out, PowBackward0(a, b))
+        return out
+    if ((a._data.dtype.kind in "iu" and b._data.dtype.kind in "iu")
+            and (b._data < 0).any()):
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return _binary(a, b, _np_pow, PowBackward1)
+
+
+def _np_pow(x, y):
+    return x ** y
+
+
+def rpow(a: Tensor, c) -> Tensor:
+    """c ** a for a Python number c."""
+    if isinstance(c, Tensor):
+        return pow(c, a)
+    rt = _dtype.result_type(a, c).np
+    out = _make(a.device.xp.power(rt.type(c), a._data.astype(rt, copy=False)), a.device)
+    if _GradMode.enabled and a._requires_grad:
+        record(out, PowBackward2(a, c, out))
+    return out
+
+
+# ---- unary ----------------------------------------------------------------------------------------
+class _UnaryBackward(Node):
+    """Saves its input (x) or output (result) for the formula `grad(g, x_or_result)`."""
+
+    saves = "input"
+
+    def backward(self, g):
+        (v,) = self.saved_tensors
+        return (self.formula(g, v),)
+
+
+def _unary(x: Tensor, data, node_cls) -> Tensor:
+    out = _make(data, x.device)
+    if node_cls is not None and _GradMode.enabled and x._requires_grad:
+        if node_cls.saves == "input":
+            saved = (x,)
+        elif node_cls.saves == "output":
+            saved = (_saved_output(out),)
+        else:
+            saved = ()
+        record(out, node_cls((x,), saved))
+    return out
+
+
+def _saved_output(out: Tensor) -> Tensor:
+    """A graph-free alias of an op's output for its own node (avoids a reference cycle)."""
+    alias = _make(out._data, out.device)
+    alias._vc = out._vc
+    return alias
+
+
+class NegBackward0(_UnaryBackward):
+    saves = None
+
+    def backward(self, g):
+        return (-g,)
+
+
+def neg(x: Tensor) -> Tensor:
+    if x._data.dtype.kind == "b":
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                           "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+    return _unary(x, -x._data, NegBackward0)
+
+
+class AbsBackward0(_UnaryBackward):
+    def formula(self, g, x):
+        return g * sign(x)
+
+
+def abs(x: Tensor) -> Tensor:
+    return _unary(x, x.device.xp.abs(x._data), AbsBackward0)
+
+
+class _ZeroGrad(_UnaryBackward):
+    saves = None
+
+    def backward(self, g):
+        return (g * 0,)
+
+
+class SignBackward0(_ZeroGrad):
+    pass
+
+
+class FloorBackward0(_ZeroGrad):
+    pass
+
+
+class CeilBackward0(_ZeroGrad):
+    pass
+
+
+class RoundBackward0(_ZeroGrad):
+    pass
+
+
+class RoundBackward1(_ZeroGrad):
+    pass
+
+
+class TruncBackward0(_ZeroGrad):
+    pass
+
+
+def sign(x: Tensor) -> Tensor:
+    d = x._data
+    data = d if d.dtype.kind == "b" else x.device.xp.sign(d)
+    return _unary(x, data, SignBackward0)
+
+
+def floor(x: Tensor) -> Tensor:
+    d = x._data
+    return _unary(x, d.copy() if d.dtype.kind in "iub" else x.device.xp.floor(d), FloorBackward0)
+
+
+def ceil(x: Tensor) -> Tensor:
+    d = x._data
+    return _unary(x, d.copy() if d.dtype.kind in "iub" else x.device.xp.ceil(d), CeilBackward0)
+
+
+def trunc(x: Tensor) -> Tensor:
+    d = x._data
+    return _unary(x, d.copy() if d.dtype.kind in "iub" else x.device.xp.trunc(d), TruncBackward0)
+
+
+def round(x: Tensor, *, decimals: int = 0) -> Tensor:
+    d = x._data
+    if d.dtype.kind in "iub":
+        return _unary(x, d.copy(), RoundBackward0)
+    # numpy rounds half to even, as PyTorch does
+    return _unary(x, x.device.xp.round(d, decimals), RoundBackward1 if decimals else RoundBackward0)
+
+
+class ExpBackward0(_UnaryBackward):
+    saves = "output"
+
+    def formula(self, g, result):
+        return g * result
+
+
+def exp(x: Tensor) -> Tensor:
+    return _unary(x, x.device.xp.exp(_float_array(x)), ExpBackward0)
+
+
+class Expm1Backward0(_UnaryBackward):
+    saves = "output"
+
+    def formula(self, g, result):
+        return g * (result + 1)
+
+
+def expm1(x: Tensor) -> Tensor:
+    return _unary(x, x.device.xp.expm1(_float_array(x)), Expm1Backward0)
+
+
+class LogBackward0(_UnaryBackward):
+    def formula(self, g, x):
+        return g / x
+
+
+def log(x: Tensor) -> Tensor:
+    return _unary(x, x.device.xp.log(_float_array(x)), LogBackward0)
+
+
+class Log2Backward0(_UnaryBackward):
+    def formula(self, g, x):
+        return g / (x * math.log(2.0))
+
+
+def log2(x: Tensor) -> Tensor:
+    return _unary(x, x.device.xp.log2(_float_array(x)), Log2Backward0)
+
+
+class Log10Backward0(_UnaryBackward):
+    def formula(self, g, x):
+        return g / (x * math.log(10.0))
+
+
+def log10(x: Tensor) -> Tensor:
+    return _unary(x, x.device.xp.log10(_float_array(x)), Log10Backward0)
+
+
+class Log1PBackward0(_UnaryBackward):
+    def formula(self, g, x):
+        return g / (x + 1)
+
+
+def log1p(x: Tensor) -> Tensor:
+    return _unary(x, x.device.xp.log1p(_float_array(x)), Log1PBackward0)
+
+
+class SqrtBackward0(_UnaryBackward):
+    saves = "output"
+
+    def formula(self, g, result):
+        return g / (result * 2)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return _unary(x, x.device.xp.sqrt(_float_array(x)), SqrtBackward0)
+
+
+class RsqrtBackward0(_UnaryBackward):
+    saves = "output"
+
+    def formula(self, g, result):
+        return g * result ** 3 * -0.5
+
+
+def rsqrt(x: Tensor) -> Tensor:
+    d = _float_array(x)
+    return _unary(x, 1 / x.device.xp.sqrt(d), RsqrtBackward0)
+
+
+class ReciprocalBackward0(_UnaryBackward):
+    saves = "output"
+
+    def formula(self, g, result):
+        return g * -(result * result)
+
+
+def reciprocal(x: Tensor) -> Tensor:
+    return _unary(x, 1 / _float_array(x), ReciprocalBackward0)
+
+
+def square(x: Tensor) -> Tensor:
+    return pow(x, 2)
+
+
+class SinBackward0(_UnaryBackward):
+    def formula(self, g, x):
+        return g * cos(x)
+
+
+def sin(x: Tensor) -> Tensor:
+    return _unary(x, x.device.xp.sin(_float_array(x)), SinBackward0)
+
+
+class CosBackward0(_UnaryBackward):
+    def formula(self, g, x):
+        return g * -sin(x)
+
+
+def cos(x: Tensor) -> Tensor:
+    return _unary(x, x.device.xp.cos(_float_array(x)), CosBackward0)
+
+
+class TanBackward0(_UnaryBackward):
+    saves = "output"
+
+    def formula(self, g, result):
+        return g * (result * result + 1)
+
+
+def tan(x: Tensor) -> Tensor:
+    return _unary(x, x.device.xp.tan(_float_array(x)), TanBackward0)
+
+
+class TanhBackward0(_UnaryBackward):
+    saves = "output"
+
+    def formula(self, g, result):
+        return g * (1 - result * result)
+
+
+def tanh(x: Tensor) -> Tensor:
+    return _unary(x, x.device.xp.tanh(_float_array(x)), TanhBackward0)
+
+
+class SigmoidBackward0(_UnaryBackward):
+    saves = "output"
+
+    def formula(self, g, result):
+        return g * (result * (1 - result))
+
+
+def _sigmoid_array(xp, d):
+    # 1 / (1 + exp(-x)) overflows harmlessly to 0 for very negative x; silence the warning
+    with _np_errstate(xp):
+        return 1 / (1 + xp.exp(-d))
+
+
+def _np_errstate(xp):
+    import contextlib
+
+    return xp.errstate(over="ignore") if hasattr(xp, "errstate") else contextlib.nullcontext()
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return _unary(x, _sigmoid_array(x.device.xp, _float_array(x)), SigmoidBackward0)
+
+
+class ReluBackward0(_UnaryBackward):
+    saves = "output"
+
+    def formula(self, g, result):
+        return g * (result > 0)
+
+
+def relu(x: Tensor) -> Tensor:
+    d = x._data
+    return _unary(x, x.device.xp.maximum(d, 0) if d.dtype.kind != "b" else d.copy(), ReluBackward0)
+
+
+class ErfBackward0(_UnaryBackward):
+    def formula(self, g, x):
+        return g * (2.0 / math.sqrt(math.pi)) * exp(-(x * x))
+
+
+def erf(x: Tensor) -> Tensor:
+    return _unary(x, x.device.backend.erf(_float_array(x)), ErfBackward0)
+
+
+class ClampBackward1(Node):
+    """clamp with number bounds: gradient passes where min <= x <= max."""
+
+    def __init__(self, x, lo, hi):
+        super().__init__((x,), (x,))
+        self.lo, self.hi = lo, hi
+
+    def backward(self, g):
+        (x,) = self.saved_tensors
+        mask = None
+        if self.lo is not None:
+            mask = x >= self.lo
+        if self.hi is not None:
+            m = x <= self.hi
+            mask = m if mask is None else mask & m
+        return (g * mask,)
+
+
+class ClampBackward0(Node):
+    """clamp with tensor bounds."""
+
+    def __init__(self, x, lo, hi):
+        inputs = (x, lo, hi)
+        super().__init__(inputs, tuple(t for t in inputs if isinstance(t, Tensor)))
+        self.has = (isinstance(lo, Tensor), isinstance(hi, Tensor))
+        self.shapes = [t._data.shape if isinstance(t, Tensor) else () for t in inputs]
+
+    def backward(self, g):
+        saved = list(self.saved_tensors)
+        x = saved.pop(0)
+        lo = saved.pop(0) if self.has[0] else None
+        hi = saved.pop(0) if self.has[1] else None
+        keep = None
+        glo = ghi = None
+        if lo is not None:
+            keep = x >= lo
+            glo = sum_to(g * ~keep, self.shapes[1])
+        if hi is not None:
+            below = x <= hi
+            ghi = sum_to(g * ~below, self.shapes[2])
+            if lo is not None:
+                ghi = sum_to(g * (~below & keep), self.shapes[2])
+            keep = below if keep is None else keep & below
+        return (sum_to(g * keep, self.shapes[0]), glo, ghi)
+
+
+def clamp(x: Tensor, min=None, max=None) -> Tensor:
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x
+        with _no_grad():
+            if min is not None:
+                out = maximum(out, min)
+            if max is not None:
+                out = minimum(out, max)
+        out = _make(out._data, x.device)
+        if _GradMode.enabled and any(getattr(t, "_requires_grad", False) for t in (x, min, max)):
+            record(out, ClampBackward0(x, min, max))
+        return out
+    xp = x.device.xp
+    d = x._data
+    if d.dtype.kind in "iub" and (isinstance(min, float) or isinstance(max, float)):
+        d = d.astype(_dtype.get_default_dtype().np)
+    # np.clip propagates NaN, like torch.clamp
+    data = xp.clip(d, min, max) if min is not None and max is not None else (
+        xp.maximum(d, min) if min is not None else xp.minimum(d, max))
+    out = _make(data.astype(d.dtype, copy=False), x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(out, ClampBackward1(x, min, max))
+    return out
+
+
+def _no_grad():
+    from ..autograd.grad_mode import no_grad
+
+    return no_grad()
+
+
+class MaximumBackward0(_BinaryBackward):
+    def backward(self, g):
+        a, b = self.operands()
+        # ties split the gradient evenly, as PyTorch does
+        half = g * 0.5
+        ga = where(a > b, g, where(a == b, half, 0.0))
+        gb = where(b > a, g, where(a == b, half, 0.0))
+        return self.grads(ga, gb)
+
+
+class MinimumBackward0(_BinaryBackward):
+    def backward(self, g):
+        a, b = self.operands()
+        half = g * 0.5
+        ga = where(a < b, g, where(a == b, half, 0.0))
+        gb = where(b < a, g, where(a == b, half, 0.0))
+        return self.grads(ga, gb)
+
+
+def maximum(a: Tensor, b) -> Tensor:
+    b = _as_tensor(b, a)
+    return _binary(a, b, a.device.xp.maximum, MaximumBackward0)
+
+
+def minimum(a: Tensor, b) -> Tensor:
+    b = _as_tensor(b, a)
+    return _binary(a, b, a.device.xp.minimum, MinimumBackward0)
+
+
+def lerp(a: Tensor, end: Tensor, weight) -> Tensor:
+    return a + weight * (end - a)
+
+
+def addcmul(a: Tensor, t1: Tensor, t2: Tensor, *, value=1) -> Tensor:
+    return a + value * t1 * t2 if value != 1 else a + t1 * t2
+
+
+def addcdiv(a: Tensor, t1: Tensor, t2: Tensor, *, value=1) -> Tensor:
+    return a + value * t1 / t2 if value != 1 else a + t1 / t2
+
+
+# ---- where (here because the backward formulas above use it) --------------------------------------
+class WhereBackward0(Node):
+    def __init__(self, cond, a, b):
+        super().__init__((a, b), ())
+        self.cond = cond
+        self.shapes = (_shape(a), _shape(b))
+
+    def backward(self, g):
+        c = self.cond
+        n = self.next_functions
+        zero = g * 0
+        ga = sum_to(where(c, g, zero), self.shapes[0]) if n[0][0] is not None else None
+        gb = sum_to(where(c, zero, g), self.shapes[1]) if n[1][0] is not None else None
+        return ga, gb
+
+    def _release_extra(self):
+        self.cond = None
+
+
+def where(condition: Tensor, a=None, b=None):
+    """where(cond, a, b): a where cond else b; where(cond) is nonzero(cond, as_tuple=True)."""
+    if a is None and b is None:
+        from .indexing import nonzero
+
+        return nonzero(condition, as_tuple=True)
+    like = a if isinstance(a, Tensor) else (b if isinstance(b, Tensor) else condition)
+    xp = like.device.xp
+    cd = condition._data
+    if cd.dtype.kind != "b":
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype.name.capitalize()}")
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        rt = _dtype.result_type(a, b).np
+    else:
+        rt = _dtype.result_type(*(t for t in (a, b))).np
+    ad = a._data if isinstance(a, Tensor) else a
+    bd = b._data if isinstance(b, Tensor) else b
+    try:
+        data = xp.where(cd, ad, bd).astype(rt, copy=False)
+    except ValueError:
+        shapes = [tuple(cd.shape), _shape(a), _shape(b)]
+        raise RuntimeError(f"where(): shapes {shapes} cannot be broadcast together") from None
+    out = _make(data, like.device)
+    if _GradMode.enabled and (getattr(a, "_requires_grad", False) or getattr(b, "_requires_grad", False)):
+        record(out, WhereBackward0(condition, a, b))
+    return out
+
+
+# ---- comparisons and logic (no gradient) ----------------------------------------------------------
+def _compare(a, b, fn):
+    if not isinstance(a, Tensor):
+        a = _as_tensor(a, b)
+    ad, bd, _ = prepare(a, b)
+    try:
+        return _make(fn(ad, bd), a.device)
+    except ValueError:
+        raise broadcast_error(a._data.shape, _shape(b)) from None
+
+
+def eq(a, b):
+    if b is None:
+        return False
+    return _compare(a, b, _op_eq)
+
+
+def ne(a, b):
+    if b is None:
+        return True
+    return _compare(a, b, _op_ne)
+
+
+def lt(a, b):
+    return _compare(a, b, _op_lt)
+
+
+def le(a, b):
+    return _compare(a, b, _op_le)
+
+
+def gt(a, b):
+    return _compare(a, b, _op_gt)
+
+
+def ge(a, b):
+    return _compare(a, b, _op_ge)
+
+
+def _op_eq(x, y): return x == y
+def _op_ne(x, y): return x != y
+def _op_lt(x, y): return x < y
+def _op_le(x, y): return x <= y
+def _op_gt(x, y): return x > y
+def _op_ge(x, y): return x >= y
+
+
+def _check_bitwise(a, b=None):
+    for t in (a, b):
+        if isinstance(t, Tensor) and t._data.dtype.kind == "f":
+            raise RuntimeError(f'"bitwise_and_cpu" not implemented for \'{t.dtype.name.capitalize()}\'')
+
+
+def bitwise_and(a, b):
+    _check_bitwise(a, b)
+    return _compare(a, b, _op_and)
+
+
+def bitwise_or(a, b):
+    _check_bitwise(a, b)
+    return _compare(a, b, _op_or)
+
+
+def bitwise_xor(a, b):
+    _check_bitwise(a, b)
+    return _compare(a, b, _op_xor)
+
+
+def _op_and(x, y): return x & y
+def _op_or(x, y): return x | y
+def _op_xor(x, y): return x ^ y
+
+
+def bitwise_not(a: Tensor) -> Tensor:
+    _check_bitwise(a)
+    return _make(~a._data, a.device)
+
+
+def logical_not(a: Tensor) -> Tensor:
+    return _make(a.device.xp.logical_not(a._data), a.device)
+
+
+def logical_and(a: Tensor, b) -> Tensor:
+    return _compare(a, b, a.device.xp.logical_and)
+
+
+def logical_or(a: Tensor, b) -> Tensor:
+    return _compare(a, b, a.device.xp.logical_or)
+
+
+def logical_xor(a: Tensor, b) -> Tensor:
+    return _compare(a, b, a.device.xp.logical_xor)
+
+
+def isnan(a: Tensor) -> Tensor:
+    return _make(a.device.xp.isnan(a._data), a.device)
+
+
+def isinf(a: Tensor) -> Tensor:
+    return _make(a.device.xp.isinf(a._data), a.device)
+
+
+def isfinite(a: Tensor) -> Tensor:
+    return _make(a.device.xp.isfinite(a._data), a.device)
+
+
+def isclose(a: Tensor, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
+    b = _as_tensor(b, a)
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"{a.dtype} did not match {b.dtype}")
+    return _make(a.device.xp.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan), a.device)
+
+
+def allclose(a: Tensor, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    return bool(isclose(a, b, rtol, atol, equal_nan)._data.all())
+
+
+def equal(a: Tensor, b: Tensor) -> bool:
+    return a._data.shape == b._data.shape and bool((a._data == b._data).all())

@@ -1,0 +1,587 @@
+"""Reductions (sum, mean, max, var, norm, ...), scans, softmax and sorting."""
+from __future__ import annotations
+
+import builtins
+import math
+
+from .. import _dtype
+from ._util import Node, Tensor, _GradMode, _make, record, wrap_dim, wrap_dims
+from . import pointwise as P
+
+
+class _ReturnTypes(tuple):
+    """torch.return_types.* : a named (values, indices) pair with PyTorch's repr."""
+
+    _name = "max"
+
+    def __new__(cls, values, indices):
+        return tuple.__new__(cls, (values, indices))
+
+    @property
+    def values(self):
+        return self[0]
+
+    @property
+    def indices(self):
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"torch.return_types.{self._name}(\nvalues={self[0]!r},\nindices={self[1]!r})"
+
+
+def _return_type(name):
+    return type(name, (_ReturnTypes,), {"_name": name, "__slots__": ()})
+
+
+max_rt, min_rt, sort_rt, topk_rt = (_return_type(n) for n in ("max", "min", "sort", "topk"))
+
+
+def _axes(x: Tensor, dim):
+    """Axis argument for the backend (None = all) and the wrapped dims tuple."""
+    if x._data.ndim == 0:
+        if dim is not None and not isinstance(dim, (tuple, list)):
+            wrap_dim(dim, 0)
+        return None, None
+    dims = wrap_dims(dim, x._data.ndim)
+    return dims, dims
+
+
+def _keep_shape(in_shape, dims):
+    """The reduced shape with keepdim=True."""
+    if dims is None:
+        return (1,) * len(in_shape)
+    return tuple(1 if i in dims else s for i, s in enumerate(in_shape))
+
+
+def _expand_back(g: Tensor, in_shape, dims, keepdim: bool) -> Tensor:
+    """Broadcast a reduced gradient back over the reduced dims."""
+    from .shape import expand, reshape
+
+    if not keepdim:
+        g = reshape(g, _keep_shape(in_shape, dims))
+    return expand(g, in_shape)
+
+
+def _count(in_shape, dims) -> int:
+    n = 1
+    for i, s in enumerate(in_shape):
+        if dims is None or i in dims:
+            n *= s
+    return n
+
+
+class _ReduceBackward(Node):
+    def __init__(self, x, saved, dims, keepdim):
+        super().__init__((x,), saved)
+        self.in_shape = x._data.shape
+        self.dims = dims
+        self.keepdim = keepdim
+
+    def expand(self, g):
+        return _expand_back(g, self.in_shape, self.dims, self.keepdim)
+
+
+# ---- sum / mean / prod ----------------------------------------------------------------------------
+class SumBackward0(_ReduceBackward):
+    def backward(self, g):
+        return (self.expand(g),)
+
+
+class SumBackward1(SumBackward0):
+    pass
+
+
+def _acc_dtype(x: Tensor, dtype):
+    """sum/prod of integers and bools accumulate in int64, as PyTorch does."""
+    if dtype is not None:
+        return _dtype_of(dtype).np
+    k = x._data.dtype.kind
+    return _dtype.int64.np if k in "iub" else None
+
+
+def _dtype_of(d):
+    from .._tensor import _dtype_arg
+
+    return _dtype_arg(d)
+
+
+def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    axis, dims = _axes(x, dim)
+    acc = _acc_dtype(x, dtype)
+    data = x._data.sum(axis=axis, keepdims=keepdim, dtype=acc)
+    out = _make(x.device.xp.asarray(data), x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(out, (SumBackward0 if dims is None else SumBackward1)(x, (), dims, keepdim))
+    return out
+
+
+class MeanBackward0(_ReduceBackward):
+    def backward(self, g):
+        return (self.expand(g) / _count(self.in_shape, self.dims),)
+
+
+class MeanBackward1(MeanBackward0):
+    pass
+
+
+def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    if dtype is not None:
+        x = x.to(_dtype_of(dtype))
+    if not x.dtype.is_floating_point:
+        name = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+                "bool": "Bool"}[x.dtype.name]
+        raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating "
+                           f"point or complex dtype. Got: {name}")
+    axis, dims = _axes(x, dim)
+    out = _make(x.device.xp.asarray(x._data.mean(axis=axis, keepdims=keepdim)), x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(out, (MeanBackward0 if dims is None else MeanBackward1)(x, (), dims, keepdim))
+    return out
+
+
+class ProdBackward0(_ReduceBackward):
+    def backward(self, g):
+        x, result = self.saved_tensors
+        dims = self.dims
+        g = self.expand(g)
+        xp = x.device.xp
+        if not bool((x._data == 0).any()):
+            return (g * _expand_back(result, self.in_shape, dims, self.keepdim) / x,)
+        if _GradMode.enabled:
+            raise RuntimeError("glasstorch: double backward through prod() of a tensor containing zeros "
+                               "is not supported")
+        # product of all the other elements, zeros included: exclusive cumprods from both sides
+        data = x._data
+        axes = list(range(data.ndim)) if dims is None else list(dims)
+        moved = xp.moveaxis(data, axes, list(range(len(axes))))
+        flat = moved.reshape((-1,) + moved.shape[len(axes):])
+        ones = xp.ones_like(flat[:1])
+        left = xp.cumprod(xp.concatenate([ones, flat[:-1]]), axis=0)
+        right = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(flat, 0)[:-1]]), axis=0), 0)
+        others = (left * right).reshape(moved.shape)
+        others = xp.moveaxis(others, list(range(len(axes))), axes)
+        return (g * _make(others, x.device),)
+
+
+class ProdBackward1(ProdBackward0):
+    pass
+
+
+def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    axis, dims = _axes(x, dim)
+    if dims is not None and len(dims) > 1:
+        raise TypeError("prod() received an invalid combination of arguments: dim must be an int")
+    data = x._data.prod(axis=axis, keepdims=keepdim, dtype=_acc_dtype(x, dtype))
+    out = _make(x.device.xp.asarray(data), x.device)
+    if _GradMode.enabled and x._requires_grad:
+        alias = _make(out._data, out.device)
+        alias._vc = out._vc
+        record(out, (ProdBackward0 if dims is None else ProdBackward1)(x, (x, alias), dims, keepdim))
+    return out
+
+
+# ---- max / min ------------------------------------------------------------------------------------
+class AmaxBackward0(_ReduceBackward):
+    """Gradient shared evenly among the elements equal to the extreme value."""
+
+    def backward(self, g):
+        x, result = self.saved_tensors
+        mask = x == _expand_back(result, self.in_shape, self.dims, self.keepdim)
+        count = sum(mask, self.dims, keepdim=True)
+        return (self.expand(g) * mask / count,)
+
+
+class AminBackward0(AmaxBackward0):
+    pass
+
+
+class MaxBackward1(AmaxBackward0):
+    pass
+
+
+class MinBackward1(AmaxBackward0):
+    pass
+
+
+class MaxBackward0(Node):
+    """max/min along a dim: the gradient goes to the index that was picked."""
+
+    def __init__(self, x, indices, dim, keepdim):
+        super().__init__((x,), ())
+        self.indices, self.dim, self.keepdim = indices, dim, keepdim
+        self.in_shape = x._data.shape
+
+    def backward(self, g):
+        from .indexing import scatter_into_zeros
+        from .shape import unsqueeze
+
+        idx = self.indices
+        if not self.keepdim and len(self.in_shape):
+            g, idx = unsqueeze(g, self.dim), unsqueeze(idx, self.dim)
+        return (scatter_into_zeros(g, self.dim, idx, self.in_shape),)
+
+    def _release_extra(self):
+        self.indices = None
+
+
+class MinBackward0(MaxBackward0):
+    pass
+
+
+def _extreme(x: Tensor, dim, keepdim, largest: bool, rt):
+    xp = x.device.xp
+    d = x._data
+    if dim is None:
+        if d.size == 0:
+            name = "max" if largest else "min"
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                               "Specify the reduction dim with the 'dim' argument.")
+        out = _make(xp.asarray(d.max() if largest else d.min()), x.device)
+        if _GradMode.enabled and x._requires_grad:
+            record(out, (MaxBackward1 if largest else MinBackward1)(x, (x, _alias(out)), None, False))
+        return out
+    dim = wrap_dim(dim, d.ndim)
+    if d.ndim == 0:
+        return rt(x.clone(), _make(xp.zeros((), dtype=xp.int64), x.device))
+    arg = _nan_aware_arg(xp, d, dim, largest)
+    idx = xp.expand_dims(arg, dim)
+    values = xp.take_along_axis(d, idx, axis=dim)
+    if not keepdim:
+        values = values.squeeze(dim)
+        idx = arg
+    vals = _make(values, x.device)
+    indices = _make(idx.astype(xp.int64, copy=False), x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(vals, (MaxBackward0 if largest else MinBackward0)(x, indices, dim, keepdim))
+    return rt(vals, indices)
+
+
+def _nan_aware_arg(xp, d, dim, largest):
+    # NaN wins a max/min in PyTorch; argmax already returns the first NaN in NumPy
+    return d.argmax(axis=dim) if largest else d.argmin(axis=dim)
+
+
+def _alias(out: Tensor) -> Tensor:
+    a = _make(out._data, out.device)
+    a._vc = out._vc
+    return a
+
+
+def max(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
+    if isinstance(dim, Tensor):
+        return P.maximum(x, dim)
+    return _extreme(x, dim, keepdim, True, max_rt)
+
+
+def min(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
+    if isinstance(dim, Tensor):
+        return P.minimum(x, dim)
+    return _extreme(x, dim, keepdim, False, min_rt)
+
+
+def _amax_amin(x: Tensor, dim, keepdim, largest):
+    axis, dims = _axes(x, dim if dim != () else None)
+    data = x._data.max(axis=axis, keepdims=keepdim) if largest else x._data.min(axis=axis, keepdims=keepdim)
+    out = _make(x.device.xp.asarray(data), x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(out, (AmaxBackward0 if largest else AminBackward0)(x, (x, _alias(out)), dims, keepdim))
+    return out
+
+
+def amax(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    return _amax_amin(x, dim, keepdim, True)
+
+
+def amin(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    return _amax_amin(x, dim, keepdim, False)
+
+
+def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return _arg(x, dim, keepdim, True)
+
+
+def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return _arg(x, dim, keepdim, False)
+
+
+def _arg(x: Tensor, dim, keepdim, largest):
+    xp = x.device.xp
+    d = x._data
+    if dim is None:
+        flat = d.reshape(-1)
+        i = flat.argmax() if largest else flat.argmin()
+        data = xp.asarray(i, dtype=xp.int64)
+        if keepdim:
+            data = data.reshape((1,) * d.ndim)
+        return _make(data, x.device)
+    dim = wrap_dim(dim, d.ndim)
+    if d.ndim == 0:
+        return _make(xp.zeros((), dtype=xp.int64), x.device)
+    i = _nan_aware_arg(xp, d, dim, largest)
+    if keepdim:
+        i = xp.expand_dims(i, dim)
+    return _make(i.astype(xp.int64, copy=False), x.device)
+
+
+# ---- var / std / norm / logsumexp -----------------------------------------------------------------
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    if unbiased is None or unbiased is True:
+        return 1
+    return 0
+
+
+class VarBackward0(_ReduceBackward):
+    def __init__(self, x, dims, keepdim, correction):
+        super().__init__(x, (x,), dims, keepdim)
+        self.correction = correction
+
+    def backward(self, g):
+        (x,) = self.saved_tensors
+        n = builtins.max(_count(self.in_shape, self.dims) - self.correction, 0)
+        centered = x - mean(x, self.dims, keepdim=True)
+        return (self.expand(g) * centered * (2.0 / n),)
+
+
+class StdBackward0(VarBackward0):
+    def __init__(self, x, dims, keepdim, correction, result):
+        super().__init__(x, dims, keepdim, correction)
+        self.result = result
+
+    def backward(self, g):
+        std = self.result
+        g = P.where(std == 0, 0.0, g / (std * 2))
+        return VarBackward0.backward(self, g)
+
+    def _release_extra(self):
+        self.result = None
+
+
+def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+    if isinstance(dim, bool):  # var(unbiased) positional form
+        dim, unbiased = None, dim
+    c = _correction(unbiased, correction)
+    axis, dims = _axes(x, dim)
+    data = x.device.xp.asarray(x._data.var(axis=axis, ddof=c, keepdims=keepdim))
+    out = _make(data, x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(out, VarBackward0(x, dims, keepdim, c))
+    return out
+
+
+def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    c = _correction(unbiased, correction)
+    axis, dims = _axes(x, dim)
+    data = x.device.xp.asarray(x._data.std(axis=axis, ddof=c, keepdims=keepdim))
+    out = _make(data, x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(out, StdBackward0(x, dims, keepdim, c, _alias(out)))
+    return out
+
+
+class LinalgVectorNormBackward0(_ReduceBackward):
+    def __init__(self, x, result, dims, keepdim, p):
+        super().__init__(x, (x, result), dims, keepdim)
+        self.p = p
+
+    def backward(self, g):
+        x, result = self.saved_tensors
+        p = self.p
+        g = self.expand(g)
+        norm = _expand_back(result, self.in_shape, self.dims, self.keepdim)
+        if p == 0:
+            return (g * 0,)
+        if p == 1:
+            return (g * P.sign(x),)
+        if math.isinf(p):
+            mask = P.abs(x) == norm
+            count = sum(mask, self.dims, keepdim=True)
+            return (g * P.sign(x) * mask / count,)
+        if p == 2:
+            return (P.where(norm == 0, 0.0, g * x / norm),)
+        scale = x * P.abs(x) ** (p - 2) / norm ** (p - 1)
+        return (P.where(norm == 0, 0.0, g * scale),)
+
+
+def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    if p == "fro" or p is None:
+        p = 2
+    if isinstance(p, str):
+        raise RuntimeError(f"norm(): p={p!r} is not supported; use 'fro' or a number")
+    p = float(p)
+    axis, dims = _axes(x, dim)
+    xp = x.device.xp
+    a = xp.abs(x._data)
+    if p == 2:
+        data = xp.sqrt((a * a).sum(axis=axis, keepdims=keepdim))
+    elif p == 1:
+        data = a.sum(axis=axis, keepdims=keepdim)
+    elif p == math.inf:
+        data = a.max(axis=axis, keepdims=keepdim)
+    elif p == -math.inf:
+        data = a.min(axis=axis, keepdims=keepdim)
+    elif p == 0:
+        data = (a != 0).sum(axis=axis, keepdims=keepdim).astype(a.dtype)
+    else:
+        data = (a ** p).sum(axis=axis, keepdims=keepdim) ** (1.0 / p)
+    out = _make(xp.asarray(data), x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(out, LinalgVectorNormBackward0(x, _alias(out), dims, keepdim, p))
+    return out
+
+
+class LogsumexpBackward0(_ReduceBackward):
+    def __init__(self, x, result, dims, keepdim):
+        super().__init__(x, (x, result), dims, keepdim)
+
+    def backward(self, g):
+        x, result = self.saved_tensors
+        return (self.expand(g) * P.exp(x - _expand_back(result, self.in_shape, self.dims, self.keepdim)),)
+
+
+def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
+    xp = x.device.xp
+    axis, dims = _axes(x, dim)
+    d = P._float_array(x)
+    m = d.max(axis=axis, keepdims=True) if d.size else xp.zeros(_keep_shape(d.shape, dims), d.dtype)
+    m = xp.where(xp.isfinite(m), m, 0)
+    data = xp.log(xp.exp(d - m).sum(axis=axis, keepdims=True)) + m
+    if not keepdim:
+        data = data.reshape(tuple(s for i, s in enumerate(d.shape) if dims is not None and i not in dims))
+    out = _make(data, x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(out, LogsumexpBackward0(x, _alias(out), dims, keepdim))
+    return out
+
+
+# ---- scans -----------------------------------------------------------------------------------------
+class CumsumBackward0(Node):
+    def __init__(self, x, dim):
+        super().__init__((x,), ())
+        self.dim = dim
+
+    def backward(self, g):
+        from .shape import flip
+
+        return (flip(cumsum(flip(g, (self.dim,)), self.dim), (self.dim,)),)
+
+
+def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
+    d = x._data
+    dim = wrap_dim(dim, d.ndim)
+    acc = _acc_dtype(x, dtype)
+    data = d.cumsum(axis=dim, dtype=acc) if d.ndim else d.astype(acc or d.dtype)
+    out = _make(data, x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(out, CumsumBackward0(x, dim))
+    return out
+
+
+# ---- logical reductions ----------------------------------------------------------------------------
+def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    axis, _ = _axes(x, dim)
+    return _make(x.device.xp.asarray(x._data.all(axis=axis, keepdims=keepdim)), x.device)
+
+
+def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    axis, _ = _axes(x, dim)
+    return _make(x.device.xp.asarray(x._data.any(axis=axis, keepdims=keepdim)), x.device)
+
+
+def count_nonzero(x: Tensor, dim=None) -> Tensor:
+    axis, _ = _axes(x, dim)
+    return _make(x.device.xp.asarray((x._data != 0).sum(axis=axis), dtype=x.device.xp.int64), x.device)
+
+
+# ---- softmax ---------------------------------------------------------------------------------------
+class SoftmaxBackward0(Node):
+    def __init__(self, x, result, dim):
+        super().__init__((x,), (result,))
+        self.dim = dim
+
+    def backward(self, g):
+        (y,) = self.saved_tensors
+        return (y * (g - sum(g * y, self.dim, keepdim=True)),)
+
+
+class LogSoftmaxBackward0(SoftmaxBackward0):
+    def backward(self, g):
+        (y,) = self.saved_tensors
+        return (g - P.exp(y) * sum(g, self.dim, keepdim=True),)
+
+
+def _softmax_input(x: Tensor, dim, dtype):
+    if dtype is not None:
+        x = x.to(_dtype_of(dtype))
+    elif not x.dtype.is_floating_point:
+        raise RuntimeError(f'"softmax_lastdim_kernel_impl" not implemented for \'{x.dtype.name.capitalize()}\'')
+    if dim is None:
+        dim = 0 if x._data.ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit-dim choice
+    return x, wrap_dim(dim, x._data.ndim)
+
+
+def softmax(x: Tensor, dim=None, *, dtype=None) -> Tensor:
+    x, dim = _softmax_input(x, dim, dtype)
+    xp = x.device.xp
+    d = x._data
+    axis = dim if d.ndim else None
+    e = xp.exp(d - d.max(axis=axis, keepdims=True)) if d.size else d.copy()
+    e /= e.sum(axis=axis, keepdims=True)
+    out = _make(e, x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(out, SoftmaxBackward0(x, _alias(out), dim))
+    return out
+
+
+def log_softmax(x: Tensor, dim=None, *, dtype=None) -> Tensor:
+    x, dim = _softmax_input(x, dim, dtype)
+    xp = x.device.xp
+    d = x._data
+    axis = dim if d.ndim else None
+    shifted = d - d.max(axis=axis, keepdims=True) if d.size else d.copy()
+    shifted -= xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+    out = _make(shifted, x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(out, LogSoftmaxBackward0(x, _alias(out), dim))
+    return out
+
+
+# ---- sorting -------------------------------------------------------------------------------------
+class SortBackward0(MaxBackward0):
+    def backward(self, g):
+        from .indexing import scatter_into_zeros
+
+        return (scatter_into_zeros(g, self.dim, self.indices, self.in_shape),)
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    xp = x.device.xp
+    d = x._data
+    if d.ndim == 0:
+        return sort_rt(x.clone(), _make(xp.zeros((), dtype=xp.int64), x.device))
+    dim = wrap_dim(dim, d.ndim)
+    key = -d if descending and d.dtype.kind != "b" else (~d if descending else d)
+    idx = xp.argsort(key, axis=dim, kind="stable")
+    vals = _make(xp.take_along_axis(d, idx, axis=dim), x.device)
+    indices = _make(idx.astype(xp.int64, copy=False), x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(vals, SortBackward0(x, indices, dim, True))
+    return sort_rt(vals, indices)
+
+
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    from .shape import narrow
+
+    d = x._data
+    dim = wrap_dim(dim, d.ndim)
+    size = d.shape[dim] if d.ndim else 1
+    if not 0 <= k <= size:
+        raise RuntimeError("selected index k out of range")
+    s = sort(x.detach(), dim, descending=largest)
+    vals_idx = narrow(s.indices, dim, 0, k)
+    from .indexing import gather
+
+    return topk_rt(gather(x, dim, vals_idx), vals_idx)

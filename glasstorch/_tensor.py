@@ -1,0 +1,614 @@
+"""The Tensor: an array of the device's backend, plus what autograd needs (grad, grad_fn, version).
+
+Math lives in glasstorch/_ops (forward and backward side by side); the methods below are thin
+doors into it, so that `x.exp()` and `torch.exp(x)` are one implementation.
+"""
+from __future__ import annotations
+
+import builtins
+import sys
+from typing import Any
+
+from . import _dtype
+from ._device import CPU, device as _device_cls
+from .autograd.graph import _GradMode, _Handle, grad_accumulator
+
+_new = object.__new__
+
+
+class Size(tuple):
+    """torch.Size: a tuple of ints with PyTorch's repr."""
+
+    def __repr__(self) -> str:
+        return f"torch.Size([{', '.join(str(s) for s in self)}])"
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, item):
+        out = tuple.__getitem__(self, item)
+        return Size(out) if isinstance(item, slice) else out
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, tuple(other)))
+
+    def __reduce__(self):
+        return (Size, (tuple(self),))
+
+
+def _make(data, device=CPU) -> "Tensor":
+    """A new tensor around a backend array: the fast path every op uses."""
+    t = _new(Tensor)
+    t._data = data
+    t.device = device
+    t._requires_grad = False
+    t.grad = None
+    t.grad_fn = None
+    t._vc = [0]
+    t._hooks = None
+    t._grad_acc = None
+    return t
+
+
+def _dtype_arg(d):
+    if d is None or isinstance(d, _dtype.dtype):
+        return d
+    if isinstance(d, str):
+        return _dtype._by_name(d.replace("torch.", ""))
+    if d is float:
+        return _dtype.float64
+    if d is int:
+        return _dtype.int64
+    if d is builtins.bool:
+        return _dtype.bool
+    return _dtype.from_numpy_dtype(d)
+
+
+class Tensor:
+    """A multi-dimensional array that can record the operations applied to it."""
+
+    __slots__ = ("_data", "device", "_requires_grad", "grad", "grad_fn", "_vc", "_hooks",
+                 "_grad_acc", "_retains_grad", "_name", "__weakref__", "__dict__")
+
+    __array_priority__ = 1000  # so `ndarray * tensor` defers to Tensor.__rmul__
+
+    def __init__(self, *args, dtype=None, device=None):
+        """torch.Tensor(2, 3) (uninitialised float) or torch.Tensor(data) (float copy)."""
+        from ._ops import creation
+
+        if len(args) == 1 and not isinstance(args[0], int):
+            src = creation.tensor(args[0], dtype=dtype or _dtype.get_default_dtype(), device=device)
+        else:
+            src = creation.zeros(*args, dtype=dtype, device=device)
+        for name in ("_data", "device", "_requires_grad", "grad", "grad_fn", "_vc", "_hooks", "_grad_acc"):
+            setattr(self, name, getattr(src, name))
+
+    # ---- attributes ------------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_ops.shape.wrap_dim(dim, self._data.ndim)]
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def numel(self) -> int:
+        return self._data.size
+
+    nelement = numel
+
+    @property
+    def dtype(self) -> _dtype.dtype:
+        return _dtype._FROM_NP[self._data.dtype]
+
+    @property
+    def is_cuda(self) -> builtins.bool:
+        return self.device.type == "cuda"
+
+    @property
+    def is_leaf(self) -> builtins.bool:
+        return self.grad_fn is None
+
+    @property
+    def requires_grad(self) -> builtins.bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: builtins.bool) -> None:
+        if self.grad_fn is not None:
+            if flag:
+                return
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach().")
+        if flag and not self.dtype.is_floating_point:
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        self._requires_grad = builtins.bool(flag)
+
+    def requires_grad_(self, requires_grad: builtins.bool = True) -> "Tensor":
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def _version(self) -> int:
+        return self._vc[0]
+
+    @property
+    def data(self) -> "Tensor":
+        """A tensor sharing this one's array, cut off from autograd."""
+        out = _make(self._data, self.device)
+        return out
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        self._data = value._data
+        self.device = value.device
+
+    @property
+    def retains_grad(self) -> builtins.bool:
+        return getattr(self, "_retains_grad", False)
+
+    @property
+    def T(self) -> "Tensor":
+        return _ops.shape.permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self) -> "Tensor":
+        return _ops.shape.transpose(self, -2, -1)
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.itemsize
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def is_floating_point(self) -> builtins.bool:
+        return self.dtype.is_floating_point
+
+    def is_contiguous(self, memory_format=None) -> builtins.bool:
+        return self._data.flags.c_contiguous
+
+    def stride(self, dim: int | None = None):
+        st = tuple(s // self._data.itemsize for s in self._data.strides)
+        return st if dim is None else st[dim]
+
+    def data_ptr(self) -> int:
+        return self._data.__array_interface__["data"][0] if self.device is CPU else int(self._data.data.ptr)
+
+    def _type_name(self) -> str:
+        names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+                 "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+        prefix = "torch.cuda." if self.is_cuda else "torch."
+        return f"{prefix}{names[self.dtype.name]}Tensor"
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return self._type_name()
+        return self.to(dtype)
+
+    # ---- conversions -----------------------------------------------------------------------
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.reshape(()).item() if self.device is CPU else self.cpu()._data.reshape(()).item()
+
+    def tolist(self):
+        return self.device.backend.to_numpy(self._data).tolist()
+
+    def numpy(self, *, force: builtins.bool = False):
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self.device is not CPU and not force:
+            raise TypeError("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to "
+                            "copy the tensor to host memory first.")
+        return self.device.backend.to_numpy(self._data)
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.numpy()
+        return a if dtype is None else a.astype(dtype, copy=False)
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(_ops.shape.unbind(self, 0))
+
+    def __bool__(self) -> builtins.bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return builtins.bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.is_floating_point or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return repr(self).__format__(spec)
+
+    def __repr__(self, *, tensor_contents=None) -> str:
+        from ._tensor_str import format_tensor
+
+        fn = self.grad_fn
+        return format_tensor(
+            self.device.backend.to_numpy(self._data), dtype_name=self.dtype.name,
+            default_float=_dtype.get_default_dtype().name,
+            device=None if self.device is CPU else str(self.device),
+            grad_fn=fn.name() if fn is not None else None,
+            requires_grad=self._requires_grad and fn is None)
+
+    __str__ = __repr__
+
+    __hash__ = object.__hash__
+
+    def __reduce_ex__(self, protocol):
+        # plain pickling (DataLoader workers, multiprocessing): array + requires_grad, leaves only
+        return (_rebuild, (self.device.backend.to_numpy(self._data), self._requires_grad, str(self.device)))
+
+    def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the "
+                               "deepcopy protocol at the moment.  If you were attempting to deepcopy a "
+                               "module, this may be because of a torch.nn.utils.weight_norm usage, see "
+                               "https://github.com/pytorch/pytorch/pull/103001")
+        if id(self) in memo:
+            return memo[id(self)]
+        out = type(self).__new__(type(self))
+        for slot in ("device", "_requires_grad", "_hooks", "_grad_acc", "grad_fn"):
+            setattr(out, slot, getattr(self, slot))
+        out._data = self._data.copy()
+        out._vc = [0]
+        out._hooks = None
+        out._grad_acc = None
+        out.grad = None if self.grad is None else self.grad.__deepcopy__(memo)
+        if hasattr(self, "__dict__"):
+            out.__dict__.update(self.__dict__)
+        memo[id(self)] = out
+        return out
+
+    # ---- autograd ----------------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=None, create_graph: builtins.bool = False, inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's .grad (see autograd.backward)."""
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self) -> "Tensor":
+        out = _make(self._data, self.device)
+        out._vc = self._vc  # a detached tensor is a view: in-place changes are seen by both
+        return out
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def retain_grad(self) -> None:
+        if self.grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        if getattr(self, "_retains_grad", False):
+            return
+        self._retains_grad = True
+        import weakref
+
+        ref = weakref.ref(self)
+
+        def retain(g):
+            t = ref()
+            if t is not None:
+                t.grad = g.detach() if t.grad is None else t.grad + g.detach()
+        self.grad_fn.register_prehook(retain)
+
+    def register_hook(self, hook):
+        """hook(grad) -> Tensor or None, called with this tensor's gradient during backward."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            return self.grad_fn.register_prehook(hook)
+        if self._hooks is None:
+            self._hooks = {}
+            acc = self._grad_acc() if self._grad_acc is not None else None
+            if acc is not None:
+                acc._pre_hooks = self._hooks
+        return _Handle(self._hooks, hook)
+
+    def _accumulate_grad(self, g: "Tensor", create_graph: builtins.bool) -> None:
+        """Add a gradient into .grad (the work of this leaf's AccumulateGrad node)."""
+        old = self.grad
+        if old is None:
+            if create_graph:
+                self.grad = g
+                return
+            arr = g._data
+            # two leaves (or the caller) may hold the very same array: keep ours private
+            if arr.base is not None or sys.getrefcount(arr) > 3:
+                arr = arr.copy()
+            if arr.dtype != self._data.dtype:
+                arr = arr.astype(self._data.dtype)
+            self.grad = _make(arr, self.device)
+        elif create_graph or old._requires_grad:
+            self.grad = old + g
+        else:
+            old._data += g._data
+            old._vc[0] += 1
+
+    # ---- in-place plumbing ---------------------------------------------------------------------
+    def _check_inplace(self) -> None:
+        if self.grad_fn is None and self._requires_grad and _GradMode.enabled:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+
+    # ---- operators ---------------------------------------------------------------------------
+    def __add__(self, other): return _ops.pointwise.add(self, other)
+    def __radd__(self, other): return _ops.pointwise.add(self, other)
+    def __sub__(self, other): return _ops.pointwise.sub(self, other)
+    def __rsub__(self, other): return _ops.pointwise.rsub(self, other)
+    def __mul__(self, other): return _ops.pointwise.mul(self, other)
+    def __rmul__(self, other): return _ops.pointwise.mul(self, other)
+    def __truediv__(self, other): return _ops.pointwise.div(self, other)
+    def __rtruediv__(self, other): return _ops.pointwise.rdiv(self, other)
+    def __floordiv__(self, other): return _ops.pointwise.floor_divide(self, other)
+    def __rfloordiv__(self, other): return _ops.pointwise.floor_divide(_ops.creation.scalar_like(other, self), self)
+    def __mod__(self, other): return _ops.pointwise.remainder(self, other)
+    def __rmod__(self, other): return _ops.pointwise.remainder(_ops.creation.scalar_like(other, self), self)
+    def __pow__(self, other): return _ops.pointwise.pow(self, other)
+    def __rpow__(self, other): return _ops.pointwise.rpow(self, other)
+    def __matmul__(self, other): return _ops.linalg.matmul(self, other)
+    def __rmatmul__(self, other): return _ops.linalg.matmul(_ops.creation.as_tensor(other), self)
+    def __neg__(self): return _ops.pointwise.neg(self)
+    def __pos__(self): return self
+    def __abs__(self): return _ops.pointwise.abs(self)
+    def __invert__(self): return _ops.pointwise.bitwise_not(self)
+    def __and__(self, other): return _ops.pointwise.bitwise_and(self, other)
+    def __or__(self, other): return _ops.pointwise.bitwise_or(self, other)
+    def __xor__(self, other): return _ops.pointwise.bitwise_xor(self, other)
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+    def __eq__(self, other): return _ops.pointwise.eq(self, other)
+    def __ne__(self, other): return _ops.pointwise.ne(self, other)
+    def __lt__(self, other): return _ops.pointwise.lt(self, other)
+    def __le__(self, other): return _ops.pointwise.le(self, other)
+    def __gt__(self, other): return _ops.pointwise.gt(self, other)
+    def __ge__(self, other): return _ops.pointwise.ge(self, other)
+    def __getitem__(self, index): return _ops.indexing.getitem(self, index)
+    def __setitem__(self, index, value): _ops.indexing.setitem(self, index, value)
+
+    def __iadd__(self, other): return self.add_(other)
+    def __isub__(self, other): return self.sub_(other)
+    def __imul__(self, other): return self.mul_(other)
+    def __itruediv__(self, other): return self.div_(other)
+
+    # ---- math methods --------------------------------------------------------------------------
+    def add(self, other, *, alpha=1): return _ops.pointwise.add(self, other, alpha=alpha)
+    def sub(self, other, *, alpha=1): return _ops.pointwise.sub(self, other, alpha=alpha)
+    subtract = sub
+    def mul(self, other): return _ops.pointwise.mul(self, other)
+    multiply = mul
+    def div(self, other, *, rounding_mode=None): return _ops.pointwise.div(self, other, rounding_mode=rounding_mode)
+    divide = true_divide = div
+    def floor_divide(self, other): return _ops.pointwise.floor_divide(self, other)
+    def remainder(self, other): return _ops.pointwise.remainder(self, other)
+    def fmod(self, other): return _ops.pointwise.fmod(self, other)
+    def pow(self, exponent): return _ops.pointwise.pow(self, exponent)
+    def matmul(self, other): return _ops.linalg.matmul(self, other)
+    def mm(self, other): return _ops.linalg.mm(self, other)
+    def bmm(self, other): return _ops.linalg.bmm(self, other)
+    def dot(self, other): return _ops.linalg.dot(self, other)
+    def mv(self, other): return _ops.linalg.mv(self, other)
+    def outer(self, other): return _ops.linalg.outer(self, other)
+    def neg(self): return _ops.pointwise.neg(self)
+    negative = neg
+    def abs(self): return _ops.pointwise.abs(self)
+    absolute = abs
+    def sign(self): return _ops.pointwise.sign(self)
+    def exp(self): return _ops.pointwise.exp(self)
+    def expm1(self): return _ops.pointwise.expm1(self)
+    def log(self): return _ops.pointwise.log(self)
+    def log2(self): return _ops.pointwise.log2(self)
+    def log10(self): return _ops.pointwise.log10(self)
+    def log1p(self): return _ops.pointwise.log1p(self)
+    def sqrt(self): return _ops.pointwise.sqrt(self)
+    def rsqrt(self): return _ops.pointwise.rsqrt(self)
+    def square(self): return _ops.pointwise.square(self)
+    def reciprocal(self): return _ops.pointwise.reciprocal(self)
+    def sin(self): return _ops.pointwise.sin(self)
+    def cos(self): return _ops.pointwise.cos(self)
+    def tan(self): return _ops.pointwise.tan(self)
+    def tanh(self): return _ops.pointwise.tanh(self)
+    def sigmoid(self): return _ops.pointwise.sigmoid(self)
+    def relu(self): return _ops.pointwise.relu(self)
+    def erf(self): return _ops.pointwise.erf(self)
+    def floor(self): return _ops.pointwise.floor(self)
+    def ceil(self): return _ops.pointwise.ceil(self)
+    def trunc(self): return _ops.pointwise.trunc(self)
+    def round(self, *, decimals=0): return _ops.pointwise.round(self, decimals=decimals)
+    def clamp(self, min=None, max=None): return _ops.pointwise.clamp(self, min, max)
+    clip = clamp
+    def maximum(self, other): return _ops.pointwise.maximum(self, other)
+    def minimum(self, other): return _ops.pointwise.minimum(self, other)
+    def lerp(self, end, weight): return _ops.pointwise.lerp(self, end, weight)
+    def eq(self, other): return _ops.pointwise.eq(self, other)
+    def ne(self, other): return _ops.pointwise.ne(self, other)
+    def lt(self, other): return _ops.pointwise.lt(self, other)
+    def le(self, other): return _ops.pointwise.le(self, other)
+    def gt(self, other): return _ops.pointwise.gt(self, other)
+    def ge(self, other): return _ops.pointwise.ge(self, other)
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+    def logical_not(self): return _ops.pointwise.logical_not(self)
+    def logical_and(self, other): return _ops.pointwise.logical_and(self, other)
+    def logical_or(self, other): return _ops.pointwise.logical_or(self, other)
+    def isnan(self): return _ops.pointwise.isnan(self)
+    def isinf(self): return _ops.pointwise.isinf(self)
+    def isfinite(self): return _ops.pointwise.isfinite(self)
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _ops.pointwise.allclose(self, other, rtol, atol, equal_nan)
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _ops.pointwise.isclose(self, other, rtol, atol, equal_nan)
+    def equal(self, other): return _ops.pointwise.equal(self, other)
+    def where(self, condition, other): return _ops.indexing.where(condition, self, other)
+    def softmax(self, dim, dtype=None): return _ops.reduction.softmax(self, dim, dtype=dtype)
+    def log_softmax(self, dim, dtype=None): return _ops.reduction.log_softmax(self, dim, dtype=dtype)
+
+    # ---- reductions ----------------------------------------------------------------------------
+    def sum(self, dim=None, keepdim=False, *, dtype=None): return _ops.reduction.sum(self, dim, keepdim, dtype=dtype)
+    def mean(self, dim=None, keepdim=False, *, dtype=None): return _ops.reduction.mean(self, dim, keepdim, dtype=dtype)
+    def prod(self, dim=None, keepdim=False, *, dtype=None): return _ops.reduction.prod(self, dim, keepdim, dtype=dtype)
+    def max(self, dim=None, keepdim=False): return _ops.reduction.max(self, dim, keepdim)
+    def min(self, dim=None, keepdim=False): return _ops.reduction.min(self, dim, keepdim)
+    def amax(self, dim=(), keepdim=False): return _ops.reduction.amax(self, dim, keepdim)
+    def amin(self, dim=(), keepdim=False): return _ops.reduction.amin(self, dim, keepdim)
+    def argmax(self, dim=None, keepdim=False): return _ops.reduction.argmax(self, dim, keepdim)
+    def argmin(self, dim=None, keepdim=False): return _ops.reduction.argmin(self, dim, keepdim)
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return _ops.reduction.var(self, dim, unbiased, keepdim, correction=correction)
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return _ops.reduction.std(self, dim, unbiased, keepdim, correction=correction)
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None): return _ops.reduction.norm(self, p, dim, keepdim)
+    def logsumexp(self, dim, keepdim=False): return _ops.reduction.logsumexp(self, dim, keepdim)
+    def cumsum(self, dim, *, dtype=None): return _ops.reduction.cumsum(self, dim, dtype=dtype)
+    def all(self, dim=None, keepdim=False): return _ops.reduction.all(self, dim, keepdim)
+    def any(self, dim=None, keepdim=False): return _ops.reduction.any(self, dim, keepdim)
+    def count_nonzero(self, dim=None): return _ops.reduction.count_nonzero(self, dim)
+
+    # ---- shape ---------------------------------------------------------------------------------
+    def reshape(self, *shape): return _ops.shape.reshape(self, shape)
+    def view(self, *shape):
+        if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, Size)) and shape[0] is not None:
+            return self.to(shape[0])
+        return _ops.shape.view(self, shape)
+    def view_as(self, other): return _ops.shape.view(self, other.shape)
+    def reshape_as(self, other): return _ops.shape.reshape(self, other.shape)
+    def flatten(self, start_dim=0, end_dim=-1): return _ops.shape.flatten(self, start_dim, end_dim)
+    def unflatten(self, dim, sizes): return _ops.shape.unflatten(self, dim, sizes)
+    def squeeze(self, dim=None): return _ops.shape.squeeze(self, dim)
+    def unsqueeze(self, dim): return _ops.shape.unsqueeze(self, dim)
+    def transpose(self, dim0, dim1): return _ops.shape.transpose(self, dim0, dim1)
+    swapaxes = swapdims = transpose
+    def permute(self, *dims): return _ops.shape.permute(self, dims)
+    def movedim(self, source, destination): return _ops.shape.movedim(self, source, destination)
+    def t(self): return _ops.shape.t(self)
+    def expand(self, *sizes): return _ops.shape.expand(self, sizes)
+    def expand_as(self, other): return _ops.shape.expand(self, other.shape)
+    def broadcast_to(self, shape): return _ops.shape.expand(self, shape)
+    def repeat(self, *sizes): return _ops.shape.repeat(self, sizes)
+    def chunk(self, chunks, dim=0): return _ops.shape.chunk(self, chunks, dim)
+    def split(self, split_size, dim=0): return _ops.shape.split(self, split_size, dim)
+    def unbind(self, dim=0): return _ops.shape.unbind(self, dim)
+    def narrow(self, dim, start, length): return _ops.shape.narrow(self, dim, start, length)
+    def flip(self, *dims): return _ops.shape.flip(self, dims)
+    def tril(self, diagonal=0): return _ops.shape.tril(self, diagonal)
+    def triu(self, diagonal=0): return _ops.shape.triu(self, diagonal)
+    def contiguous(self, memory_format=None): return _ops.shape.contiguous(self)
+    def clone(self, *, memory_format=None): return _ops.shape.clone(self)
+    def gather(self, dim, index): return _ops.indexing.gather(self, dim, index)
+    def scatter_add(self, dim, index, src): return _ops.indexing.scatter_add(self, dim, index, src)
+    def index_select(self, dim, index): return _ops.indexing.index_select(self, dim, index)
+    def masked_fill(self, mask, value): return _ops.indexing.masked_fill(self, mask, value)
+    def masked_select(self, mask): return _ops.indexing.getitem(self, mask)
+    def nonzero(self, *, as_tuple=False): return _ops.indexing.nonzero(self, as_tuple=as_tuple)
+    def sort(self, dim=-1, descending=False): return _ops.reduction.sort(self, dim, descending)
+    def argsort(self, dim=-1, descending=False): return _ops.reduction.sort(self, dim, descending).indices
+    def topk(self, k, dim=-1, largest=True, sorted=True): return _ops.reduction.topk(self, k, dim, largest)
+
+    # ---- dtype / device ------------------------------------------------------------------------
+    def to(self, *args, **kwargs): return _ops.creation.to(self, *args, **kwargs)
+    def float(self): return _ops.creation.to(self, _dtype.float32)
+    def double(self): return _ops.creation.to(self, _dtype.float64)
+    def half(self): return _ops.creation.to(self, _dtype.float16)
+    def long(self): return _ops.creation.to(self, _dtype.int64)
+    def int(self): return _ops.creation.to(self, _dtype.int32)
+    def short(self): return _ops.creation.to(self, _dtype.int16)
+    def byte(self): return _ops.creation.to(self, _dtype.uint8)
+    def char(self): return _ops.creation.to(self, _dtype.int8)
+    def bool(self): return _ops.creation.to(self, _dtype.bool)
+    def cpu(self): return _ops.creation.to(self, "cpu")
+    def cuda(self, device=None): return _ops.creation.to(self, "cuda" if device is None else _cuda_name(device))
+    def type_as(self, other): return _ops.creation.to(self, other.dtype)
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return _ops.creation.zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return _ops.creation.ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        return _ops.creation.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+        return _ops.creation.tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    # ---- in-place ------------------------------------------------------------------------------
+    def add_(self, other, *, alpha=1): return _ops.inplace.apply(self, _ops.pointwise.add, other, alpha=alpha)
+    def sub_(self, other, *, alpha=1): return _ops.inplace.apply(self, _ops.pointwise.sub, other, alpha=alpha)
+    def mul_(self, other): return _ops.inplace.apply(self, _ops.pointwise.mul, other)
+    def div_(self, other, *, rounding_mode=None):
+        return _ops.inplace.apply(self, _ops.pointwise.div, other, rounding_mode=rounding_mode)
+    def pow_(self, exponent): return _ops.inplace.apply(self, _ops.pointwise.pow, exponent)
+    def clamp_(self, min=None, max=None): return _ops.inplace.apply(self, _ops.pointwise.clamp, min, max)
+    clip_ = clamp_
+    def relu_(self): return _ops.inplace.apply(self, _ops.pointwise.relu)
+    def sigmoid_(self): return _ops.inplace.apply(self, _ops.pointwise.sigmoid)
+    def tanh_(self): return _ops.inplace.apply(self, _ops.pointwise.tanh)
+    def exp_(self): return _ops.inplace.apply(self, _ops.pointwise.exp)
+    def sqrt_(self): return _ops.inplace.apply(self, _ops.pointwise.sqrt)
+    def neg_(self): return _ops.inplace.apply(self, _ops.pointwise.neg)
+    def abs_(self): return _ops.inplace.apply(self, _ops.pointwise.abs)
+    def floor_(self): return _ops.inplace.apply(self, _ops.pointwise.floor)
+    def round_(self): return _ops.inplace.apply(self, _ops.pointwise.round)
+    def masked_fill_(self, mask, value): return _ops.inplace.apply(self, _ops.indexing.masked_fill, mask, value)
+    def lerp_(self, end, weight): return _ops.inplace.apply(self, _ops.pointwise.lerp, end, weight)
+    def addcmul_(self, t1, t2, *, value=1): return _ops.inplace.apply(self, _ops.pointwise.addcmul, t1, t2, value=value)
+    def addcdiv_(self, t1, t2, *, value=1): return _ops.inplace.apply(self, _ops.pointwise.addcdiv, t1, t2, value=value)
+    def copy_(self, src, non_blocking=False): return _ops.inplace.copy_(self, src)
+    def zero_(self): return _ops.inplace.fill_(self, 0)
+    def fill_(self, value): return _ops.inplace.fill_(self, value)
+    def normal_(self, mean=0.0, std=1.0, *, generator=None): return _ops.creation.normal_(self, mean, std, generator)
+    def uniform_(self, a=0.0, b=1.0, *, generator=None): return _ops.creation.uniform_(self, a, b, generator)
+    def bernoulli_(self, p=0.5, *, generator=None): return _ops.creation.bernoulli_(self, p, generator)
+    def random_(self, *args, generator=None): return _ops.creation.random_(self, *args, generator=generator)
+    def exponential_(self, lambd=1.0, *, generator=None): return _ops.creation.exponential_(self, lambd, generator)
+
+
+def _cuda_name(device) -> str:
+    return f"cuda:{device}" if isinstance(device, int) else str(device)
+
+
+def _rebuild(array, requires_grad, device="cpu"):
+    from ._ops.creation import from_numpy
+
+    t = from_numpy(array)
+    if device != "cpu":
+        t = t.to(device)
+    t._requires_grad = requires_grad
+    return t
+
+
+from . import _ops  # noqa: E402  (the ops import Tensor from this module)

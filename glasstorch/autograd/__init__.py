@@ -1,0 +1,115 @@
+"""Reverse-mode automatic differentiation: backward(), grad(), custom Functions, gradcheck."""
+from __future__ import annotations
+
+from .anomaly_mode import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from .engine import run_backward
+from .function import Function, FunctionCtx, once_differentiable
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .graph import Node, edge
+
+__all__ = ["backward", "grad", "Function", "FunctionCtx", "gradcheck", "gradgradcheck", "GradcheckError",
+           "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "detect_anomaly",
+           "set_detect_anomaly", "Variable", "once_differentiable"]
+
+
+def _as_tuple(x):
+    if x is None:
+        return None
+    if isinstance(x, (tuple, list)):
+        return tuple(x)
+    return (x,)
+
+
+def _root_grads(outputs, grad_outputs, create_graph: bool):
+    """The gradients to start from: given ones (shape-checked) or 1 for scalar outputs."""
+    from .._ops.creation import ones_like
+    from .._tensor import _make
+
+    grads = []
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs or (None,) * len(outputs))):
+        if g is None:
+            if out._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if not out.dtype.is_floating_point:
+                raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {out.dtype}")
+            g = ones_like(out)
+        else:
+            if not hasattr(g, "_data"):
+                from .._ops.creation import tensor
+
+                g = tensor(g, dtype=out.dtype)
+            if g._data.shape != out._data.shape:
+                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] "
+                                   f"has a shape of {out.shape}.")
+            if not create_graph:
+                g = _make(g._data.copy(), g.device)  # the caller keeps their tensor; leaves get their own
+        grads.append(g)
+    return grads
+
+
+def _roots(outputs):
+    nodes = []
+    for i, out in enumerate(outputs):
+        node = edge(out)
+        if node is None:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        nodes.append(node)
+    return nodes
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
+    """Accumulate the gradients of `tensors` into the .grad of the graph's leaves (or of `inputs`)."""
+    outputs = _as_tuple(tensors)
+    grads = _root_grads(outputs, _as_tuple(grad_tensors), create_graph)
+    roots = _roots(outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is None:
+        run_backward(roots, grads, retain_graph=retain_graph, create_graph=create_graph)
+        return
+    inputs = _as_tuple(inputs)
+    capture = {edge(t): None for t in inputs}
+    run_backward(roots, grads, retain_graph=retain_graph, create_graph=create_graph, capture=capture)
+    for t in inputs:
+        g = capture.get(edge(t))
+        if g is not None:
+            t._accumulate_grad(g, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
+         only_inputs: bool = True, allow_unused=None, is_grads_batched: bool = False,
+         materialize_grads: bool = False):
+    """d(outputs)/d(inputs), returned instead of accumulated into .grad."""
+    single = not isinstance(inputs, (tuple, list))
+    outputs, inputs = _as_tuple(outputs), _as_tuple(inputs)
+    for t in inputs:
+        if not t._requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    grads = _root_grads(outputs, _as_tuple(grad_outputs), create_graph)
+    roots = _roots(outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    nodes = [edge(t) for t in inputs]
+    capture = dict.fromkeys(nodes)
+    run_backward(roots, grads, retain_graph=retain_graph, create_graph=create_graph, capture=capture)
+    result = []
+    for t, node in zip(inputs, nodes):
+        g = capture[node]
+        if g is None:
+            if materialize_grads:
+                from .._ops.creation import zeros_like
+
+                g = zeros_like(t)
+            elif not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
+                                   "Set allow_unused=True if this is the desired behavior.")
+        elif not create_graph:
+            g = g.detach()
+        result.append(g)
+    return tuple(result)
+
+
+def Variable(data, requires_grad: bool = False):  # noqa: N802  (legacy PyTorch API)
+    """Legacy alias: Variables and Tensors are the same thing."""
+    return data.requires_grad_(requires_grad) if requires_grad else data

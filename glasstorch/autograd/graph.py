@@ -1,0 +1,163 @@
+"""Graph nodes. Every differentiable op records one `Node` (its `grad_fn`) on its output.
+
+A node knows the nodes of its inputs (`next_functions`) and the values its backward formula needs
+(`saved`). Leaves that require grad are represented in the graph by an `AccumulateGrad` node,
+which adds the incoming gradient to `leaf.grad`.
+"""
+from __future__ import annotations
+
+import traceback
+import weakref
+
+
+class _GradMode:
+    """Global switches read on every op (attribute lookups on a class are cheap)."""
+
+    enabled = True
+    anomaly = False
+
+
+def is_grad_enabled() -> bool:
+    return _GradMode.enabled
+
+
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+    "graph a second time or if you need to access saved tensors after calling backward."
+)
+
+
+class Node:
+    """A backward function. Subclasses set `backward(grad) -> tuple of input gradients`."""
+
+    __slots__ = ("next_functions", "_saved", "_versions", "_pre_hooks", "_post_hooks", "_trace",
+                 "__weakref__", "__dict__")
+
+    def __init__(self, inputs, saved=()):
+        """`inputs`: the op's inputs (Tensors or plain numbers); `saved`: tensors backward needs."""
+        self.next_functions = tuple([(edge(t), 0) for t in inputs])
+        self._saved = saved
+        self._versions = [t._vc[0] for t in saved] if saved else None
+        self._pre_hooks = None
+        self._post_hooks = None
+        if _GradMode.anomaly:
+            self._trace = "".join(traceback.format_stack()[:-3])
+
+    # -- identity --------------------------------------------------------------------------------
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+    # -- saved values ----------------------------------------------------------------------------
+    @property
+    def saved_tensors(self) -> tuple:
+        """The saved tensors, after checking none was modified in place since it was saved."""
+        saved = self._saved
+        if saved is None:
+            raise RuntimeError(_FREED)
+        if self._versions is not None:
+            for t, v in zip(saved, self._versions):
+                if t._vc[0] != v:
+                    _raise_modified(self, t, v)
+        return saved
+
+    def release(self) -> None:
+        """Drop saved values once backward has used them (retain_graph=False)."""
+        if self._saved:
+            self._saved = None
+        self._release_extra()
+
+    def _release_extra(self) -> None:
+        """Subclasses holding extra saved arrays drop them here."""
+
+    def backward(self, grad):  # pragma: no cover - every op overrides it
+        raise NotImplementedError
+
+    # -- hooks -----------------------------------------------------------------------------------
+    def register_prehook(self, fn):
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        return _Handle(self._pre_hooks, fn)
+
+    def register_hook(self, fn):
+        """fn(grad_inputs, grad_outputs) called after this node ran."""
+        if self._post_hooks is None:
+            self._post_hooks = {}
+        return _Handle(self._post_hooks, fn)
+
+
+class AccumulateGrad(Node):
+    """The graph node of a leaf tensor: adds incoming gradients to `variable.grad`."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.next_functions = ()
+        self._saved = ()
+        self._versions = None
+        self._pre_hooks = None
+        self._post_hooks = None
+        self.variable = variable
+
+    def release(self) -> None:
+        pass
+
+
+class _Handle:
+    """What register_hook returns: `.remove()` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, table: dict, fn):
+        _Handle._next_id += 1
+        self.id = _Handle._next_id
+        self._table = weakref.ref(table) if hasattr(table, "__weakref__") else (lambda: table)
+        table[self.id] = fn
+
+    def remove(self) -> None:
+        table = self._table()
+        if table is not None:
+            table.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def edge(t):
+    """The node a gradient for `t` flows into: its grad_fn, its AccumulateGrad, or None."""
+    fn = getattr(t, "grad_fn", None)
+    if fn is not None:
+        return fn
+    if getattr(t, "_requires_grad", False):
+        return grad_accumulator(t)
+    return None
+
+
+def grad_accumulator(t):
+    """The (cached) AccumulateGrad node of leaf `t`; the leaf holds it only weakly."""
+    ref = t._grad_acc
+    acc = ref() if ref is not None else None
+    if acc is None:
+        acc = AccumulateGrad(t)
+        t._grad_acc = weakref.ref(acc)
+    return acc
+
+
+def _raise_modified(node: Node, t, version: int):
+    out = ""
+    if t.grad_fn is not None:
+        out = f", which is output 0 of {t.grad_fn.name()},"
+    shape = "[" + ", ".join(str(s) for s in t.shape) + "]"
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{t._type_name()} {shape}]{out} is at version {t._vc[0]}; expected version "
+        f"{version} instead. Hint: enable anomaly detection to find the operation that failed to "
+        "compute its gradient, with torch.autograd.set_detect_anomaly(True)."
+    )

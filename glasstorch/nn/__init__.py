@@ -1,0 +1,1 @@
+"""glasstorch.nn (being built)."""

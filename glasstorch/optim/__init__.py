@@ -1,0 +1,1 @@
+"""glasstorch.optim (being built)."""

@@ -1,0 +1,1 @@
+"""Utilities: data loading (glasstorch.utils.data) and safetensors files."""
