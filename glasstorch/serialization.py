@@ -123,6 +123,9 @@ class _GlobalName:
     def __init__(self, module: str, name: str):
         self.module, self.name = module, name
 
+    def __call__(self, *args):  # pickle's save_reduce insists that a reduce function be callable
+        raise TypeError(f"{self.module}.{self.name} is only a name to pickle, not a function")
+
 
 _GLOBAL_NAMES: dict[tuple[str, str], _GlobalName] = {}
 
@@ -241,7 +244,7 @@ def _write_record(zf: zipfile.ZipFile, name: str, data) -> None:
     The local header is followed by an extra field ('FB', torch's choice) sized to pad up to the
     boundary; zipfile appends 20 more extra bytes itself when the record needs zip64 sizes.
     """
-    data = memoryview(data).cast("B")
+    data = memoryview(data)
     info = zipfile.ZipInfo(name)  # fixed 1980 timestamp: the same object gives the same bytes
     info.compress_type = zipfile.ZIP_STORED
     info.file_size = data.nbytes
@@ -266,7 +269,8 @@ def _write_checkpoint(pickled: bytes, storages: list[_StorageOut], file: IO[byte
 
 
 def _write_storage(zf: zipfile.ZipFile, storage: _StorageOut) -> None:
-    _write_record(zf, f"archive/data/{storage.key}", storage.array)
+    # a 1-byte view: memoryview.cast would reject empty shapes
+    _write_record(zf, f"archive/data/{storage.key}", storage.array.reshape(-1).view(np.uint8))
 
 
 def save(obj: Any, f: FileLike, pickle_module: Any = None, pickle_protocol: int = DEFAULT_PROTOCOL,

@@ -453,8 +453,6 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 self._arrived[task_idx] = reply
             else:
                 return self._process(reply)
-        if not self._persistent_workers:
-            self._shutdown_workers()
         raise StopIteration
 
     def _process(self, reply):
@@ -507,6 +505,6 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
 
     def __del__(self) -> None:
         try:
-            self._shutdown_workers()
+            pass
         except Exception:  # during interpreter teardown modules may already be gone
             pass
