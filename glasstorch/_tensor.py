@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 import sys
+import warnings
 from typing import Any
 
 from . import _dtype
@@ -45,7 +46,7 @@ def _make(data, device=CPU) -> "Tensor":
     t._data = data
     t.device = device
     t._requires_grad = False
-    t.grad = None
+    t._grad = None
     t.grad_fn = None
     t._vc = [0]
     t._hooks = None
@@ -70,10 +71,11 @@ def _dtype_arg(d):
 class Tensor:
     """A multi-dimensional array that can record the operations applied to it."""
 
-    __slots__ = ("_data", "device", "_requires_grad", "grad", "grad_fn", "_vc", "_hooks",
-                 "_grad_acc", "_retains_grad", "_name", "__weakref__", "__dict__")
+    __slots__ = ("_data", "device", "_requires_grad", "_grad", "grad_fn", "_vc", "_hooks",
+                 "_grad_acc", "_retains_grad", "_out_alias", "_name", "__weakref__", "__dict__")
 
     __array_priority__ = 1000  # so `ndarray * tensor` defers to Tensor.__rmul__
+    _output_nr = 0  # which output of grad_fn this is (set per tensor only by multi-output Functions)
 
     def __init__(self, *args, dtype=None, device=None):
         """torch.Tensor(2, 3) (uninitialised float) or torch.Tensor(data) (float copy)."""
@@ -83,7 +85,7 @@ class Tensor:
             src = creation.tensor(args[0], dtype=dtype or _dtype.get_default_dtype(), device=device)
         else:
             src = creation.zeros(*args, dtype=dtype, device=device)
-        for name in ("_data", "device", "_requires_grad", "grad", "grad_fn", "_vc", "_hooks", "_grad_acc"):
+        for name in ("_data", "device", "_requires_grad", "_grad", "grad_fn", "_vc", "_hooks", "_grad_acc"):
             setattr(self, name, getattr(src, name))
 
     # ---- attributes ------------------------------------------------------------------------
@@ -129,19 +131,31 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, flag: builtins.bool) -> None:
         if self.grad_fn is not None:
-            if flag:
-                return
-            raise RuntimeError(
-                "you can only change requires_grad flags of leaf variables. If you want to use a "
-                "computed variable in a subgraph that doesn't require differentiation use "
-                "var_no_grad = var.detach().")
+            raise RuntimeError("you can only change requires_grad flags of leaf variables." + (
+                "" if flag else " If you want to use a computed variable in a subgraph that doesn't "
+                "require differentiation use var_no_grad = var.detach()."))
         if flag and not self.dtype.is_floating_point:
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         self._requires_grad = builtins.bool(flag)
 
     def requires_grad_(self, requires_grad: builtins.bool = True) -> "Tensor":
+        if requires_grad and self.grad_fn is not None:
+            return self  # already requires grad
+        if requires_grad and not self.dtype.is_floating_point:
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self.requires_grad = requires_grad
         return self
+
+    @property
+    def grad(self) -> "Tensor | None":
+        """The gradient accumulated by backward (leaves, and non-leaves that called retain_grad)."""
+        if self.grad_fn is not None and not getattr(self, "_retains_grad", False):
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        self._grad = value
 
     @property
     def _version(self) -> int:
@@ -160,7 +174,7 @@ class Tensor:
 
     @property
     def retains_grad(self) -> builtins.bool:
-        return getattr(self, "_retains_grad", False)
+        return builtins.bool(getattr(self, "_retains_grad", False))
 
     @property
     def T(self) -> "Tensor":
@@ -234,14 +248,21 @@ class Tensor:
 
     def __bool__(self) -> builtins.bool:
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            what = "no values" if self._data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous")
         return builtins.bool(self.item())
 
+    def _scalar(self):
+        """The single element, for float()/int()/complex()."""
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
+
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._scalar())
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._scalar())
 
     def __index__(self) -> int:
         if self.dtype.is_floating_point or self._data.size != 1:
@@ -249,12 +270,14 @@ class Tensor:
         return int(self.item())
 
     def __complex__(self) -> complex:
-        return complex(self.item())
+        return complex(self._scalar())
 
     def __format__(self, spec: str) -> str:
         if self._data.ndim == 0:
             return self.item().__format__(spec)
-        return repr(self).__format__(spec)
+        if spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
+        return repr(self)
 
     def __repr__(self, *, tensor_contents=None) -> str:
         from ._tensor_str import format_tensor
@@ -311,6 +334,7 @@ class Tensor:
     def detach_(self) -> "Tensor":
         self.grad_fn = None
         self._requires_grad = False
+        self.__dict__.pop("_output_nr", None)
         return self
 
     def retain_grad(self) -> None:
@@ -320,7 +344,6 @@ class Tensor:
             return
         if getattr(self, "_retains_grad", False):
             return
-        self._retains_grad = True
         import weakref
 
         ref = weakref.ref(self)
@@ -328,15 +351,29 @@ class Tensor:
         def retain(g):
             t = ref()
             if t is not None:
-                t.grad = g.detach() if t.grad is None else t.grad + g.detach()
-        self.grad_fn.register_prehook(retain)
+                t._grad = g.detach() if t._grad is None else t._grad + g.detach()
+        self._retains_grad = _Handle(self._grad_hooks(), retain)  # the handle (truthy)
+
+    def _grad_hooks(self) -> dict:
+        """The hooks run on this non-leaf tensor's gradient: pre-hooks of its grad_fn."""
+        fn = self.grad_fn
+        if self._output_nr:  # a later output of a multi-output custom Function
+            return fn._output_hook_table(self._output_nr)
+        if fn._pre_hooks is None:
+            fn._pre_hooks = {}
+        return fn._pre_hooks
 
     def register_hook(self, hook):
         """hook(grad) -> Tensor or None, called with this tensor's gradient during backward."""
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
-            return self.grad_fn.register_prehook(hook)
+            hooks = self._grad_hooks()
+            handle = _Handle(hooks, hook)
+            retain = getattr(self, "_retains_grad", None)
+            if retain:  # retain_grad stores the gradient after every other hook of the tensor ran
+                hooks[retain.id] = hooks.pop(retain.id)
+            return handle
         if self._hooks is None:
             self._hooks = {}
             acc = self._grad_acc() if self._grad_acc is not None else None
@@ -346,10 +383,10 @@ class Tensor:
 
     def _accumulate_grad(self, g: "Tensor", create_graph: builtins.bool) -> None:
         """Add a gradient into .grad (the work of this leaf's AccumulateGrad node)."""
-        old = self.grad
+        old = self._grad
         if old is None:
-            if create_graph:
-                self.grad = g
+            if create_graph and g._requires_grad:
+                self._grad = _ops.shape.clone(g)  # its own tensor: other leaves may receive `g` too
                 return
             arr = g._data
             # two leaves (or the caller) may hold the very same array: keep ours private
@@ -357,9 +394,9 @@ class Tensor:
                 arr = arr.copy()
             if arr.dtype != self._data.dtype:
                 arr = arr.astype(self._data.dtype)
-            self.grad = _make(arr, self.device)
+            self._grad = _make(arr, self.device)
         elif create_graph or old._requires_grad:
-            self.grad = old + g
+            self._grad = old + g
         else:
             old._data += g._data
             old._vc[0] += 1
@@ -588,13 +625,21 @@ class Tensor:
     def addcmul_(self, t1, t2, *, value=1): return _ops.inplace.apply(self, _ops.pointwise.addcmul, t1, t2, value=value)
     def addcdiv_(self, t1, t2, *, value=1): return _ops.inplace.apply(self, _ops.pointwise.addcdiv, t1, t2, value=value)
     def copy_(self, src, non_blocking=False): return _ops.inplace.copy_(self, src)
-    def zero_(self): return _ops.inplace.fill_(self, 0)
+    def zero_(self): return _ops.inplace.zero_(self)
     def fill_(self, value): return _ops.inplace.fill_(self, value)
     def normal_(self, mean=0.0, std=1.0, *, generator=None): return _ops.creation.normal_(self, mean, std, generator)
     def uniform_(self, a=0.0, b=1.0, *, generator=None): return _ops.creation.uniform_(self, a, b, generator)
     def bernoulli_(self, p=0.5, *, generator=None): return _ops.creation.bernoulli_(self, p, generator)
     def random_(self, *args, generator=None): return _ops.creation.random_(self, *args, generator=generator)
     def exponential_(self, lambd=1.0, *, generator=None): return _ops.creation.exponential_(self, lambd, generator)
+
+
+_NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+    "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "
+    "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor "
+    "by mistake, make sure you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 "
+    "for more informations.")
 
 
 def _cuda_name(device) -> str:

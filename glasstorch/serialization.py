@@ -92,7 +92,7 @@ def atomic_write(path: str | os.PathLike):
 def _create_temp(folder: str, base: str) -> tuple[str, int]:
     # os.open with mode 0o666 lets the umask decide permissions, as open(path, 'wb') would
     # (tempfile.mkstemp would leave the final file readable by its owner only).
-    for attempt in range(100):
+    for _ in range(100):
         tmp = os.path.join(folder, f".{base}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
         try:
             return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -168,7 +168,7 @@ def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
 def _little_endian_numpy(t) -> np.ndarray:
     """A tensor's data as a C-contiguous little-endian NumPy array (no copy when it already is)."""
     a = t.device.backend.to_numpy(t._data)
-    return np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+    return a.astype(a.dtype.newbyteorder("<"), order="C", copy=False)
 
 
 class _CheckpointPickler(pickle._Pickler):
@@ -256,13 +256,14 @@ def _write_record(zf: zipfile.ZipFile, name: str, data) -> None:
         out.write(data)
 
 
-def _write_checkpoint(pickled: bytes, storages: list[_StorageOut], file: IO[bytes]) -> None:
+def _write_checkpoint(pickled: bytes, storages: list[_StorageOut], file: IO[bytes], byteorder: bool = True) -> None:
     """Write the zip archive, records in torch.save's order."""
     with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as zf:
         _write_record(zf, "archive/data.pkl", pickled)
         _write_record(zf, "archive/.format_version", b"1")
         _write_record(zf, "archive/.storage_alignment", str(_ALIGNMENT).encode())
-        _write_record(zf, "archive/byteorder", b"little")
+        if byteorder:
+            _write_record(zf, "archive/byteorder", b"little")
         for s in storages:
             _write_storage(zf, s)
         _write_record(zf, "archive/version", b"3\n")
@@ -289,11 +290,12 @@ def save(obj: Any, f: FileLike, pickle_module: Any = None, pickle_protocol: int 
     buf = io.BytesIO()
     pickler = _CheckpointPickler(buf, pickle_protocol)
     pickler.dump(obj)
+    byteorder = not _disable_byteorder_record
     if isinstance(f, (str, os.PathLike)):
         with atomic_write(f) as out:
-            _write_checkpoint(buf.getbuffer(), pickler.storages, out)
+            _write_checkpoint(buf.getbuffer(), pickler.storages, out, byteorder)
     elif hasattr(f, "write"):
-        _write_checkpoint(buf.getbuffer(), pickler.storages, f)
+        _write_checkpoint(buf.getbuffer(), pickler.storages, f, byteorder)
     else:
         raise AttributeError(f"expected 'f' to be string, path, or a file-like object with a 'write' "
                              f"attribute, got {type(f).__name__}")
@@ -878,8 +880,8 @@ class _LegacyStorages:
     pass 2 (`__call__`) hands out the filled, placed storages.
     """
 
-    def __init__(self, placer: _Placer):
-        self.placer = placer
+    def __init__(self, placer: _Placer, file_size: int):
+        self.placer, self.file_size = placer, file_size
         self.roots: dict[str, tuple[np.ndarray, str]] = {}
         self.placed: dict[str, _Storage] = {}
 
@@ -902,6 +904,9 @@ class _LegacyStorages:
         if type(key) is not str or type(location) is not str or type(numel) is not int or numel < 0:
             raise pickle.UnpicklingError(f"invalid storage persistent id {pid!r}")
         if key not in self.roots:
+            if numel * d.itemsize > self.file_size:  # refuse before allocating, not after
+                raise RuntimeError(f"glasstorch.load: storage {key!r} claims {numel} elements, "
+                                   "more than the file holds")
             self.roots[key] = (np.empty(numel, dtype=d.np), location)
         elif self.roots[key][0].dtype != d.np:
             raise RuntimeError(f"glasstorch.load: storage {key} is used with two dtypes")
@@ -930,12 +935,12 @@ class _LegacyStorages:
 
 def _load_legacy(buf: bytes, placer: _Placer) -> Any:
     """The pre-1.6 format: pickles of magic, protocol, sys_info, the object, storage keys; then data."""
+    if buf[:1] != pickle.PROTO:
+        raise pickle.UnpicklingError(f"invalid load key, {buf[:1]!r}: the file is neither a zip checkpoint "
+                                     "nor a legacy PyTorch checkpoint")
     head = _Unpickler(buf)
-    try:
-        magic = head.load()
-    except pickle.UnpicklingError as e:
-        raise pickle.UnpicklingError(f"glasstorch.load: not a PyTorch checkpoint ({e})") from None
-    if magic != _LEGACY_MAGIC:
+    magic = head.load()
+    if magic != _LEGACY_MAGIC:  # a pickle, but not one torch.save wrote
         raise RuntimeError("Invalid magic number; corrupt file?")
     protocol = _Unpickler(buf, head.pos)
     if protocol.load() != _LEGACY_PROTOCOL:
@@ -944,7 +949,7 @@ def _load_legacy(buf: bytes, placer: _Placer) -> Any:
     sys_info = info.load()
     little_endian = sys_info.get("little_endian", True) if isinstance(sys_info, dict) else True
 
-    storages = _LegacyStorages(placer)
+    storages = _LegacyStorages(placer, len(buf))
     first = _Unpickler(buf, info.pos, persistent_load=storages.register)
     first.load()  # pass 1: learn the storages; its tensors are dropped
     keys_pickle = _Unpickler(buf, first.pos)
@@ -975,7 +980,8 @@ def load(f: FileLike, map_location: MapLocation = None, pickle_module: Any = Non
             mapped = _map_file(f, file) if mmap else None
             return _load_zip(file, placer, mapped)
         if mmap:
-            raise RuntimeError("mmap can only be used with files saved with `torch.save(_use_new_zipfile_serialization=True)`")
+            raise RuntimeError("mmap can only be used with files saved with "
+                               "`torch.save(_use_new_zipfile_serialization=True)`")
         if _looks_like_tar(file):
             raise RuntimeError("glasstorch.load cannot read the tar checkpoint format of PyTorch < 0.4")
         return _load_legacy(file.read(), placer)

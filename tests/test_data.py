@@ -282,6 +282,15 @@ def test_dataloader_iterable_dataset_options_and_batches():
         loader.batch_size = 3
 
 
+def test_pin_memory_warns_without_an_accelerator_like_torch():
+    with pytest.warns(UserWarning) as theirs:
+        next(iter(tdata.DataLoader(list(range(3)), pin_memory=True)))
+    with pytest.warns(UserWarning) as ours:
+        batch = next(iter(gdata.DataLoader(list(range(3)), pin_memory=True)))
+    assert batch.tolist() == [0]
+    assert [str(w.message) for w in ours] == [str(w.message) for w in theirs]
+
+
 def test_batch_sampler_and_custom_collate():
     data = list(range(10))
     ol = gdata.DataLoader(data, batch_sampler=[[3, 1], [0], [9, 8, 7]])
@@ -418,6 +427,8 @@ def test_workers_give_the_same_batches_as_the_main_process():
     assert [b["i"].tolist() for b in batches] == [list(range(13))[k:k + 3] for k in range(0, 13, 3)]
     assert [b["worker"].tolist() for b in batches] == [[k % 2] * len(b["i"]) for k, b in enumerate(batches)]
     assert len({p for b in batches for p in b["pid"].tolist()} - {os.getpid()}) == 2
+    unordered = gdata.DataLoader(_Dicts(), batch_size=3, num_workers=2, in_order=False)
+    assert sorted(i for b in unordered for i in b["i"].tolist()) == list(range(13))
     assert _no_workers_left()
 
 
@@ -469,7 +480,7 @@ def test_timeout():
 
 
 def test_early_break_and_garbage_collection_leave_no_workers():
-    loader = gdata.DataLoader(_Slow(), batch_size=2, num_workers=2)
+    loader = gdata.DataLoader(_Slow(), batch_size=1, num_workers=2)
     for _ in loader:
         break
     assert _no_workers_left()

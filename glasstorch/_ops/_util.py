@@ -1,6 +1,7 @@
 """Helpers shared by every op family: operand preparation, broadcasting, recording graph nodes."""
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -10,7 +11,8 @@ from .._tensor import Tensor, _make
 from ..autograd.graph import Node, _GradMode
 
 __all__ = ["Tensor", "Node", "_GradMode", "_make", "wrap_out", "needs_grad", "sum_to", "prepare", "wrap_dim", "wrap_dims",
-           "broadcast_error", "scalar_value", "record"]
+           "broadcast_error", "scalar_value", "record", "type_word", "not_implemented", "check_divisor", "wrap_int",
+           "fill_value"]
 
 
 def needs_grad(*tensors) -> bool:
@@ -131,3 +133,55 @@ def wrap_dims(dim, ndim: int):
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims")
     return tuple(sorted(dims)) if dims else None
+
+
+# ---- PyTorch's words for dtype errors ---------------------------------------------------------------
+_TYPE_WORDS = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+               "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def type_word(np_dtype) -> str:
+    """PyTorch's short name of a dtype in its messages: 'Float', 'Long', 'Bool', ..."""
+    return _TYPE_WORDS[np.dtype(np_dtype).name]
+
+
+def not_implemented(kernel: str, np_dtype) -> NotImplementedError:
+    """PyTorch's error for a kernel that has no version for this dtype."""
+    return NotImplementedError(f'"{kernel}" not implemented for \'{type_word(np_dtype)}\'')
+
+
+def check_divisor(divisor) -> None:
+    """Integer division by zero is an error in PyTorch (NumPy would silently give 0)."""
+    if isinstance(divisor, np.ndarray) or hasattr(divisor, "dtype"):
+        if divisor.dtype.kind in "iub" and not divisor.all():
+            raise RuntimeError("ZeroDivisionError")
+    elif type(divisor) in (int, bool) and divisor == 0:
+        raise RuntimeError("ZeroDivisionError")
+
+
+def wrap_int(value: int, np_dtype):
+    """A Python int outside an integer dtype's range, wrapped around as C (and PyTorch) does."""
+    return np.array(value).astype(np_dtype)
+
+
+_C_TYPES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
+            "bool": "bool", "float16": "c10::Half", "float32": "float", "float64": "double"}
+
+
+def fill_value(value, np_dtype):
+    """A Python number converted for storing into an array of `np_dtype` (fill_, masked_fill, full).
+
+    Integers may wrap around by at most one range (-1 -> 255 in uint8), as in PyTorch; anything
+    further, or a float that does not fit an integer dtype, is an error rather than garbage.
+    """
+    info = np.iinfo(np_dtype) if np.dtype(np_dtype).kind in "iu" else None
+    if info is None or isinstance(value, (bool, np.bool_)):
+        return value
+    top = info.max
+    if isinstance(value, (int, np.integer)):
+        ok = info.min <= value <= top or (info.min == 0 and -top <= value < 0)
+    else:
+        ok = math.isfinite(value) and info.min <= value <= top
+    if not ok:
+        raise RuntimeError(f"value cannot be converted to type {_C_TYPES[np.dtype(np_dtype).name]} without overflow")
+    return wrap_int(int(value), np_dtype) if isinstance(value, (int, np.integer)) else value

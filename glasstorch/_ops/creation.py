@@ -12,6 +12,7 @@ from .._device import CPU, device as _device
 from .._random import rng_of
 from .._tensor import Tensor, _dtype_arg, _make
 from ._util import Node, _GradMode, record, scalar_value
+from ._util import fill_value as _fill_value
 
 
 def _dev(device):
@@ -132,7 +133,7 @@ def empty(*size, dtype=None, device=None, requires_grad: bool = False, memory_fo
 def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     fill_value = scalar_value(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
     d = _dtype_arg(dtype) or _dtype.scalar_dtype(fill_value)
-    return _finish(np.full(_sizes((size,)), fill_value, dtype=d.np), device, requires_grad)
+    return _finish(np.full(_sizes((size,)), _fill_value(fill_value, d.np), dtype=d.np), device, requires_grad)
 
 
 def _like(x: Tensor, dtype, device):

@@ -5,7 +5,7 @@ Gradients of indexing scatter-*add* into zeros, so repeated indices accumulate.
 from __future__ import annotations
 
 from .. import _dtype
-from ._util import Node, Tensor, _GradMode, _make, record, sum_to, wrap_dim
+from ._util import Node, Tensor, _GradMode, _make, fill_value, record, sum_to, wrap_dim
 
 
 # ---- index conversion ----------------------------------------------------------------------------
@@ -346,7 +346,7 @@ def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
         raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value._data.ndim} dimension(s).")
     xp = x.device.xp
-    v = value._data if isinstance(value, Tensor) else value
+    v = value._data if isinstance(value, Tensor) else fill_value(value, x._data.dtype)
     try:
         data = xp.where(mask._data, xp.asarray(v, dtype=x._data.dtype), x._data)
     except ValueError:

@@ -6,7 +6,8 @@ graph stays correct and the version counter tells backward that the old value is
 """
 from __future__ import annotations
 
-from ._util import Node, Tensor, _GradMode, _make, prepare, record, sum_to
+from .. import _dtype
+from ._util import Node, Tensor, _GradMode, _make, fill_value, prepare, record, sum_to, type_word
 
 # out-of-place op -> the backend ufunc that can do it in place (the fast path of optimizer loops)
 _UFUNC = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide"}
@@ -34,8 +35,7 @@ def _write(self: Tensor, data) -> None:
         raise RuntimeError(f"output with shape [{', '.join(map(str, d.shape))}] doesn't match the broadcast shape "
                            f"[{', '.join(map(str, shape))}]")
     if data.dtype != d.dtype and not _can_cast(self, data):
-        raise RuntimeError(f"result type {_type_word(data.dtype)} can't be cast to the desired output type "
-                           f"{_type_word(d.dtype)}")
+        raise _cast_error(data.dtype, d.dtype)
     try:
         d[...] = data
     except ValueError:
@@ -54,11 +54,9 @@ def _can_cast(self: Tensor, data) -> bool:
     return bool(xp.can_cast(data.dtype, self._data.dtype, casting="same_kind"))
 
 
-def _type_word(np_dtype) -> str:
-    from .. import _dtype
-
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[_dtype._FROM_NP[np_dtype].name]
+def _cast_error(result_dtype, out_dtype) -> RuntimeError:
+    return RuntimeError(f"result type {type_word(result_dtype)} can't be cast to the desired output type "
+                        f"{type_word(out_dtype)}")
 
 
 def apply(self: Tensor, op, *args, **kwargs) -> Tensor:
@@ -77,30 +75,40 @@ def apply(self: Tensor, op, *args, **kwargs) -> Tensor:
     else:
         ufunc = _UFUNC.get(op.__name__)
         if ufunc is not None and kwargs.get("alpha", 1) == 1 and not kwargs.get("rounding_mode") and args:
-            _fast(self, ufunc, args[0])
+            _fast(self, op, ufunc, args[0])
         else:
             _write(self, op(self, *args, **kwargs)._data)
     self._vc[0] += 1
     return self
 
 
-def _fast(self: Tensor, ufunc: str, other) -> None:
+def _fast(self: Tensor, op, ufunc: str, other) -> None:
+    """self = op(self, other) by the backend's ufunc writing straight into self's array."""
     d = self._data
     _, od, _ = prepare(self, other)
     fn = getattr(self.device.xp, ufunc)
     try:
         fn(d, od, out=d, casting="same_kind")
-    except (TypeError, ValueError) as e:  # numpy's casting/broadcast errors, in PyTorch's words
-        res = _make(fn(d, od), self.device) if "cast" in str(e) else None
-        if res is None:
-            from ._util import broadcast_error
+    except (TypeError, ValueError, OverflowError) as e:  # NumPy's casting/broadcast errors, in PyTorch's words
+        if ufunc == "subtract" and d.dtype.kind == "b":
+            from .pointwise import _check_sub
 
-            raise broadcast_error(d.shape, getattr(other, "shape", ())) from None
-        _write(self, res._data)
+            _check_sub(self, other)
+        if isinstance(e, OverflowError) or "cast" in str(e):
+            rt = _dtype.result_type(self, other)
+            if rt.np != d.dtype:
+                raise _cast_error(rt.np, d.dtype) from None
+            _write(self, op(self, other)._data)  # e.g. a Python int out of range: op wraps it like PyTorch
+            return
+        from ._util import broadcast_error
+
+        raise broadcast_error(d.shape, getattr(other, "shape", ())) from None
 
 
 # ---- fill_ / copy_ --------------------------------------------------------------------------------
-class FillBackward0(Node):
+class FillBackward2(Node):
+    """fill_ with a number: the old values get no gradient."""
+
     def __init__(self, x, value):
         super().__init__((x, value), ())
 
@@ -111,12 +119,22 @@ class FillBackward0(Node):
         return (g * 0 if n[0][0] is not None else None), (_sum(g) if n[1][0] is not None else None)
 
 
-def _filled(x: Tensor, value) -> Tensor:
+class FillBackward3(FillBackward2):
+    """fill_ with a 0-dim tensor, which gets the summed gradient."""
+
+
+class ZeroBackward0(FillBackward2):
+    pass
+
+
+def _filled(x: Tensor, value, node=None) -> Tensor:
     xp = x.device.xp
-    v = value._data if isinstance(value, Tensor) else value
+    v = value._data if isinstance(value, Tensor) else fill_value(value, x._data.dtype)
     out = _make(xp.full(x._data.shape, v, dtype=x._data.dtype), x.device)
     if _GradMode.enabled and (x._requires_grad or getattr(value, "_requires_grad", False)):
-        record(out, FillBackward0(x, value))
+        if node is None:
+            node = FillBackward3 if isinstance(value, Tensor) else FillBackward2
+        record(out, node(x, value))
     return out
 
 
@@ -125,7 +143,15 @@ def fill_(self: Tensor, value) -> Tensor:
         raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value._data.ndim} dimensions.")
     if _track(self, (value,)):
         return apply(self, _filled, value)
-    self._data[...] = value._data if isinstance(value, Tensor) else value
+    self._data[...] = value._data if isinstance(value, Tensor) else fill_value(value, self._data.dtype)
+    self._vc[0] += 1
+    return self
+
+
+def zero_(self: Tensor) -> Tensor:
+    if _track(self, ()):
+        return apply(self, _filled, 0, ZeroBackward0)
+    self._data[...] = 0
     self._vc[0] += 1
     return self
 

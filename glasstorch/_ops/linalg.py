@@ -1,7 +1,7 @@
 """Matrix products: matmul (1-D, 2-D, batched with broadcasting) and the fused linear layer."""
 from __future__ import annotations
 
-from ._util import Node, Tensor, _GradMode, _make, prepare, record, sum_to
+from ._util import Node, Tensor, _GradMode, _make, not_implemented, prepare, record, sum_to
 
 
 def _shape_str(shape) -> str:
@@ -68,6 +68,7 @@ class BmmBackward0(MmBackward0):
 
 
 _NODE_BY_RANK = {(1, 1): DotBackward0, (2, 1): MvBackward0, (2, 2): MmBackward0}
+_BOOL_KERNELS = {(1, 1): "dot", (2, 1): "addmv_impl_cpu", (1, 2): "addmm_impl_cpu_", (2, 2): "addmm_impl_cpu_"}
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
@@ -76,6 +77,8 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     ad, bd, _ = prepare(a, b)
     if ad.ndim == 0 or bd.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {ad.ndim}D and {bd.ndim}D")
+    if ad.dtype.kind == "b":  # NumPy would compute a logical product; PyTorch has no bool kernel
+        raise not_implemented(_BOOL_KERNELS.get((ad.ndim, bd.ndim), "bmm"), ad.dtype)
     try:
         data = ad @ bd
     except ValueError:

@@ -6,7 +6,8 @@ import math
 import numbers
 
 from .. import _dtype
-from ._util import Node, Tensor, _GradMode, _make, broadcast_error, prepare, record, sum_to
+from ._util import (Node, Tensor, _GradMode, _make, broadcast_error, check_divisor, not_implemented, prepare, record,
+                    sum_to, type_word, wrap_int)
 
 
 # ---- helpers --------------------------------------------------------------------------------------
@@ -17,6 +18,8 @@ def _binary(a: Tensor, b, ufunc, node_cls=None):
         data = ufunc(ad, bd)
     except ValueError:
         raise broadcast_error(a._data.shape, getattr(b, "shape", ())) from None
+    except OverflowError:  # a Python int out of an integer dtype's range wraps around, as in PyTorch
+        data = ufunc(ad, wrap_int(bd, ad.dtype))
     out = _make(data, a.device)
     if node_cls is not None and _GradMode.enabled and (a._requires_grad or getattr(b, "_requires_grad", False)):
         record(out, node_cls((a, b), (a, b) if node_cls.saves_inputs else ()))
@@ -86,24 +89,60 @@ def add(a: Tensor, b, *, alpha=1) -> Tensor:
     if not isinstance(a, Tensor):
         a = _as_tensor(a, b)
     if alpha != 1:
-        b = b * alpha
+        b = b * _check_alpha(a, b, alpha)
         out = _binary(a, b, _np_add)
         return _rename(out, AddBackward0, a, b)
     return _binary(a, b, _np_add, AddBackward0)
 
 
-def sub(a: Tensor, b, *, alpha=1) -> Tensor:
-    if getattr(a, "dtype", None) is _dtype.bool or getattr(b, "dtype", None) is _dtype.bool:
+def _check_alpha(a, b, alpha):
+    """alpha as the result dtype takes it: no float alpha for integers; any alpha is True for bools."""
+    rt = _dtype.result_type(a, b)
+    if rt.is_floating_point:
+        return alpha
+    if isinstance(alpha, float):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    return bool(alpha) if rt is _dtype.bool else alpha
+
+
+def _check_sub(a, b) -> None:
+    a_bool, b_bool = getattr(a, "dtype", None) is _dtype.bool, getattr(b, "dtype", None) is _dtype.bool
+    if a_bool and b_bool:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                           "`logical_xor()` operator instead.")
+    if a_bool or b_bool:
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you "
                            "are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+def sub(a: Tensor, b, *, alpha=1) -> Tensor:
+    _check_sub(a, b)
     if alpha != 1:
-        return add(a, b * -alpha)
+        b = b * _check_alpha(a, b, alpha)
+        return _rename(_binary(a, b, _np_sub), SubBackward0, a, b)
     return _binary(a, b, _np_sub, SubBackward0)
 
 
+class RsubBackward1(Node):
+    """b - a for a Python number b: the gradient is -g."""
+
+    def __init__(self, a):
+        super().__init__((a,), ())
+
+    def backward(self, g):
+        return (-g,)
+
+
 def rsub(a: Tensor, b) -> Tensor:
-    """b - a for a Python number b."""
-    return sub(_as_tensor(b, a), a)
+    """b - a for a Python number b (or a tensor b)."""
+    if isinstance(b, Tensor):
+        return sub(b, a)
+    _check_sub(a, b)
+    ad, bd, _ = prepare(a, b)
+    out = _make(bd - ad, a.device)
+    if _GradMode.enabled and a._requires_grad:
+        record(out, RsubBackward1(a))
+    return out
 
 
 def _rename(out, node_cls, a, b):
@@ -152,7 +191,9 @@ def div(a: Tensor, b, *, rounding_mode=None) -> Tensor:
     if rounding_mode == "floor":
         return floor_divide(a, b)
     if rounding_mode == "trunc":
-        return trunc(div(a, b)).to(_dtype.result_type(a, b)) if not _is_float(a, b) else trunc(div(a, b))
+        if _is_float(a, b):
+            return trunc(div(a, b))
+        return _binary(a, b, _int_division("div_trunc_cpu", _trunc_div))
     if rounding_mode is not None:
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
     if not _is_float(a, b):  # integer true division gives the default float dtype
@@ -161,7 +202,10 @@ def div(a: Tensor, b, *, rounding_mode=None) -> Tensor:
 
 
 def rdiv(a: Tensor, b) -> Tensor:
-    return div(_as_tensor(b, a), a)
+    """b / a; for a Python number b computed as b * (1 / a), as PyTorch does."""
+    if isinstance(b, Tensor):
+        return div(b, a)
+    return mul(reciprocal(a), b)
 
 
 def _is_float(a, b) -> bool:
@@ -172,16 +216,49 @@ def _floor_div(x, y):
     return x // y
 
 
+def _trunc_div(x, y):
+    """Integer division rounding toward zero (C's), exact where a float detour would not be."""
+    q = x // y
+    return q + ((q < 0) & (q * y != x))
+
+
+def _int_division(kernel: str, fn):
+    """fn with PyTorch's integer rules: no bool kernel, and division by zero is an error."""
+    def divide(x, y):
+        if x.dtype.kind in "iub":
+            if x.dtype.kind == "b":  # after promotion, both operands are bool
+                raise not_implemented(kernel, x.dtype)
+            check_divisor(y)
+        return fn(x, y)
+    return divide
+
+
+_floor_divide = _int_division("div_floor_cpu", _floor_div)
+
+
 def floor_divide(a: Tensor, b) -> Tensor:
-    out = _binary(a, b, _floor_div)
-    return out
+    return _binary(a, b, _floor_divide)
 
 
 def _np_mod(x, y):
     return x % y
 
 
+_remainder = _int_division("remainder_cpu", _np_mod)
+
+
 class RemainderBackward0(_BinaryBackward):
+    """a % b for a Python number b: the gradient passes to a unchanged."""
+
+    saves_inputs = False
+
+    def backward(self, g):
+        return self.grads(g, None)
+
+
+class RemainderBackward1(_BinaryBackward):
+    """a % b for tensors a and b."""
+
     def backward(self, g):
         a, b = self.operands()
         n = self.next_functions
@@ -190,10 +267,14 @@ class RemainderBackward0(_BinaryBackward):
 
 
 def remainder(a: Tensor, b) -> Tensor:
-    return _binary(a, b, _np_mod, RemainderBackward0)
+    return _binary(a, b, _remainder, RemainderBackward1 if isinstance(b, Tensor) else RemainderBackward0)
 
 
 class FmodBackward0(RemainderBackward0):
+    """fmod(a, b) for a Python number b."""
+
+
+class FmodBackward1(RemainderBackward1):
     def backward(self, g):
         a, b = self.operands()
         n = self.next_functions
@@ -202,8 +283,7 @@ class FmodBackward0(RemainderBackward0):
 
 
 def fmod(a: Tensor, b) -> Tensor:
-    xp = a.device.xp
-    return _binary(a, b, xp.fmod, FmodBackward0)
+    return _binary(a, b, _int_division("fmod_cpu", a.device.xp.fmod), FmodBackward1 if isinstance(b, Tensor) else FmodBackward0)
 
 
 class PowBackward0(Node):
@@ -255,32 +335,54 @@ def pow(a, b) -> Tensor:
     if not isinstance(a, Tensor):
         return rpow(b, a)
     if isinstance(b, numbers.Number):
-        from ._util import scalar_value
+        return _pow_scalar(a, b)
+    ad, bd, _ = prepare(a, b)
+    if ad.dtype.kind == "b":
+        raise not_implemented("pow", ad.dtype)
+    try:
+        data = _powers(a.device.xp, ad, bd)
+    except ValueError:
+        raise broadcast_error(a._data.shape, b._data.shape) from None
+    out = _make(data, a.device)
+    if _GradMode.enabled and (a._requires_grad or b._requires_grad):
+        record(out, PowBackward1((a, b), (a, b)))
+    return out
 
-        b = scalar_value(b)
-        ad = a._data
-        if ad.dtype.kind in "iub" and isinstance(b, float):
-            ad = ad.astype(_dtype.get_default_dtype().np)
-        if ad.dtype.kind in "iu" and isinstance(b, int) and b < 0:
+
+def _pow_scalar(a: Tensor, c) -> Tensor:
+    """a ** c for a Python number c; squares and square roots take faster roads."""
+    from ._util import scalar_value
+
+    c = scalar_value(c)
+    ad = a._data
+    if ad.dtype.kind != "f":
+        rt = _dtype.result_type(a, c)
+        if not rt.is_floating_point and c < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        if b == 2:
-            data = ad * ad
-        elif b == 0.5 and ad.dtype.kind == "f":
-            data = a.device.xp.sqrt(ad)
-        else:
-            data = ad ** b
-        out = _make(data, a.device)
-        if _GradMode.enabled and a._requires_grad:
-            record(out, PowBackward0(a, b))
-        return out
-    if ((a._data.dtype.kind in "iu" and b._data.dtype.kind in "iu")
-            and (b._data < 0).any()):
-        raise RuntimeError("Integers to negative integer powers are not allowed.")
-    return _binary(a, b, _np_pow, PowBackward1)
+        ad = ad.astype(rt.np, copy=False)
+    if c == 2:
+        data = ad * ad
+    elif c == 0.5 and ad.dtype.kind == "f":
+        data = a.device.xp.sqrt(ad)
+    else:
+        data = ad ** c
+    out = _make(data, a.device)
+    if _GradMode.enabled and a._requires_grad:
+        record(out, PowBackward0(a, c))
+    return out
 
 
-def _np_pow(x, y):
-    return x ** y
+def _powers(xp, x, y):
+    """x ** y; integer powers with negative exponents follow PyTorch (1, -1 or 0) instead of failing."""
+    if x.dtype.kind not in "iu":
+        return x ** y
+    neg = y < 0
+    if not neg.any():
+        return x ** y
+    out = x ** xp.where(neg, 0, y)
+    odd = (y % 2) != 0
+    inverse = xp.where(x == 1, 1, xp.where(x == -1, xp.where(odd, -1, 1), 0)).astype(out.dtype)
+    return xp.where(neg, inverse, out)
 
 
 def rpow(a: Tensor, c) -> Tensor:
@@ -288,7 +390,8 @@ def rpow(a: Tensor, c) -> Tensor:
     if isinstance(c, Tensor):
         return pow(c, a)
     rt = _dtype.result_type(a, c).np
-    out = _make(a.device.xp.power(rt.type(c), a._data.astype(rt, copy=False)), a.device)
+    xp = a.device.xp
+    out = _make(_powers(xp, xp.asarray(c, dtype=rt), a._data.astype(rt, copy=False)), a.device)
     if _GradMode.enabled and a._requires_grad:
         record(out, PowBackward2(a, c, out))
     return out
@@ -322,6 +425,7 @@ def _saved_output(out: Tensor) -> Tensor:
     """A graph-free alias of an op's output for its own node (avoids a reference cycle)."""
     alias = _make(out._data, out.device)
     alias._vc = out._vc
+    alias._out_alias = True  # autograd reattaches it to its node under create_graph
     return alias
 
 
@@ -345,7 +449,13 @@ class AbsBackward0(_UnaryBackward):
 
 
 def abs(x: Tensor) -> Tensor:
+    _no_bool(x, "abs_cpu")
     return _unary(x, x.device.xp.abs(x._data), AbsBackward0)
+
+
+def _no_bool(x: Tensor, kernel: str) -> None:
+    if x._data.dtype.kind == "b":
+        raise not_implemented(kernel, x._data.dtype)
 
 
 class _ZeroGrad(_UnaryBackward):
@@ -386,23 +496,31 @@ def sign(x: Tensor) -> Tensor:
 
 
 def floor(x: Tensor) -> Tensor:
+    _no_bool(x, "floor_vml_cpu")
     d = x._data
     return _unary(x, d.copy() if d.dtype.kind in "iub" else x.device.xp.floor(d), FloorBackward0)
 
 
 def ceil(x: Tensor) -> Tensor:
+    _no_bool(x, "ceil_vml_cpu")
     d = x._data
     return _unary(x, d.copy() if d.dtype.kind in "iub" else x.device.xp.ceil(d), CeilBackward0)
 
 
 def trunc(x: Tensor) -> Tensor:
+    _no_bool(x, "trunc_vml_cpu")
     d = x._data
     return _unary(x, d.copy() if d.dtype.kind in "iub" else x.device.xp.trunc(d), TruncBackward0)
 
 
 def round(x: Tensor, *, decimals: int = 0) -> Tensor:
     d = x._data
-    if d.dtype.kind in "iub":
+    if decimals:
+        if d.dtype.kind != "f":
+            raise not_implemented("round_cpu", d.dtype)
+    else:
+        _no_bool(x, "round_vml_cpu")
+    if d.dtype.kind in "iu":
         return _unary(x, d.copy(), RoundBackward0)
     # numpy rounds half to even, as PyTorch does
     return _unary(x, x.device.xp.round(d, decimals), RoundBackward1 if decimals else RoundBackward0)
@@ -576,7 +694,9 @@ class ReluBackward0(_UnaryBackward):
 
 def relu(x: Tensor) -> Tensor:
     d = x._data
-    return _unary(x, x.device.xp.maximum(d, 0) if d.dtype.kind != "b" else d.copy(), ReluBackward0)
+    if d.dtype.kind == "b":
+        raise RuntimeError("Boolean inputs not supported for relu")
+    return _unary(x, x.device.xp.maximum(d, 0), ReluBackward0)
 
 
 class ErfBackward0(_UnaryBackward):
@@ -585,7 +705,10 @@ class ErfBackward0(_UnaryBackward):
 
 
 def erf(x: Tensor) -> Tensor:
-    return _unary(x, x.device.backend.erf(_float_array(x)), ErfBackward0)
+    d = _float_array(x)
+    # the backend's erf maps element by element and hands a 0-dim input back as a Python float
+    data = x.device.backend.erf(d.reshape(1)).reshape(()) if d.ndim == 0 else x.device.backend.erf(d)
+    return _unary(x, data, ErfBackward0)
 
 
 class ClampBackward1(Node):
@@ -638,6 +761,8 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        if _dtype.result_type(x, *(v for v in (min, max) if v is not None)) is _dtype.bool:
+            raise not_implemented("clamp_cpu", x._data.dtype)
         out = x
         with _no_grad():
             if min is not None:
@@ -650,8 +775,11 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
         return out
     xp = x.device.xp
     d = x._data
-    if d.dtype.kind in "iub" and (isinstance(min, float) or isinstance(max, float)):
-        d = d.astype(_dtype.get_default_dtype().np)
+    if d.dtype.kind != "f":  # int/bool tensors take the promoted dtype (float bounds make them float)
+        d = d.astype(_dtype.result_type(x, *(v for v in (min, max) if v is not None)).np, copy=False)
+        if d.dtype.kind in "iu":  # integer bounds are cast to the dtype, wrapping around as in PyTorch
+            min = None if min is None else wrap_int(min, d.dtype)
+            max = None if max is None else wrap_int(max, d.dtype)
     # np.clip propagates NaN, like torch.clamp
     data = xp.clip(d, min, max) if min is not None and max is not None else (
         xp.maximum(d, min) if min is not None else xp.minimum(d, max))
@@ -696,8 +824,50 @@ def minimum(a: Tensor, b) -> Tensor:
     return _binary(a, b, a.device.xp.minimum, MinimumBackward0)
 
 
+class LerpBackward0(Node):
+    """lerp(a, b, w) = a + w * (b - a) for a Python number w."""
+
+    def __init__(self, a, b, w):
+        super().__init__((a, b), ())
+        self.w, self.shapes = w, (a._data.shape, b._data.shape)
+
+    def backward(self, g):
+        n = self.next_functions
+        ga = sum_to(g * (1 - self.w), self.shapes[0]) if n[0][0] is not None else None
+        gb = sum_to(g * self.w, self.shapes[1]) if n[1][0] is not None else None
+        return ga, gb
+
+
+class LerpBackward1(Node):
+    """lerp with a tensor weight, which gets a gradient too."""
+
+    def __init__(self, a, b, w):
+        super().__init__((a, b, w), (a, b, w))
+
+    def backward(self, g):
+        a, b, w = self.saved_tensors
+        n = self.next_functions
+        ga = sum_to(g * (1 - w), a._data.shape) if n[0][0] is not None else None
+        gb = sum_to(g * w, b._data.shape) if n[1][0] is not None else None
+        gw = sum_to(g * (b - a), w._data.shape) if n[2][0] is not None else None
+        return ga, gb, gw
+
+
 def lerp(a: Tensor, end: Tensor, weight) -> Tensor:
-    return a + weight * (end - a)
+    """a + weight * (end - a), elementwise (weight a number or a tensor)."""
+    ad, bd, _ = prepare(a, end)
+    is_tensor = isinstance(weight, Tensor)
+    if ad.dtype.kind != "f":
+        raise not_implemented("lerp_kernel_tensor" if is_tensor else "lerp_kernel_scalar", ad.dtype)
+    wd = weight._data if is_tensor else weight
+    try:
+        data = ad + wd * (bd - ad)
+    except ValueError:
+        raise broadcast_error(a._data.shape, end._data.shape) from None
+    out = _make(data.astype(ad.dtype, copy=False), a.device)
+    if _GradMode.enabled and (a._requires_grad or end._requires_grad or getattr(weight, "_requires_grad", False)):
+        record(out, LerpBackward1(a, end, weight) if is_tensor else LerpBackward0(a, end, weight))
+    return out
 
 
 def addcmul(a: Tensor, t1: Tensor, t2: Tensor, *, value=1) -> Tensor:
@@ -802,24 +972,26 @@ def _op_gt(x, y): return x > y
 def _op_ge(x, y): return x >= y
 
 
-def _check_bitwise(a, b=None):
+def _check_bitwise(a, b, kernel: str):
     for t in (a, b):
         if isinstance(t, Tensor) and t._data.dtype.kind == "f":
-            raise RuntimeError(f'"bitwise_and_cpu" not implemented for \'{t.dtype.name.capitalize()}\'')
+            raise not_implemented(kernel, t._data.dtype)
+        if isinstance(t, float):
+            raise not_implemented(kernel, _dtype.get_default_dtype().np)
 
 
 def bitwise_and(a, b):
-    _check_bitwise(a, b)
+    _check_bitwise(a, b, "bitwise_and_cpu")
     return _compare(a, b, _op_and)
 
 
 def bitwise_or(a, b):
-    _check_bitwise(a, b)
+    _check_bitwise(a, b, "bitwise_or_cpu")
     return _compare(a, b, _op_or)
 
 
 def bitwise_xor(a, b):
-    _check_bitwise(a, b)
+    _check_bitwise(a, b, "bitwise_xor_cpu")
     return _compare(a, b, _op_xor)
 
 
@@ -829,7 +1001,8 @@ def _op_xor(x, y): return x ^ y
 
 
 def bitwise_not(a: Tensor) -> Tensor:
-    _check_bitwise(a)
+    if a._data.dtype.kind == "f":
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
     return _make(~a._data, a.device)
 
 

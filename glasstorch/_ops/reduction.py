@@ -5,7 +5,7 @@ import builtins
 import math
 
 from .. import _dtype
-from ._util import Node, Tensor, _GradMode, _make, record, wrap_dim, wrap_dims
+from ._util import Node, Tensor, _GradMode, _make, not_implemented, record, type_word, wrap_dim, wrap_dims
 from . import pointwise as P
 
 
@@ -111,7 +111,7 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     data = x._data.sum(axis=axis, keepdims=keepdim, dtype=acc)
     out = _make(x.device.xp.asarray(data), x.device)
     if _GradMode.enabled and x._requires_grad:
-        record(out, (SumBackward0 if dims is None else SumBackward1)(x, (), dims, keepdim))
+        record(out, (SumBackward0 if dim is None else SumBackward1)(x, (), dims, keepdim))
     return out
 
 
@@ -135,7 +135,7 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     axis, dims = _axes(x, dim)
     out = _make(x.device.xp.asarray(x._data.mean(axis=axis, keepdims=keepdim)), x.device)
     if _GradMode.enabled and x._requires_grad:
-        record(out, (MeanBackward0 if dims is None else MeanBackward1)(x, (), dims, keepdim))
+        record(out, (MeanBackward0 if dim is None else MeanBackward1)(x, (), dims, keepdim))
     return out
 
 
@@ -174,9 +174,8 @@ def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     data = x._data.prod(axis=axis, keepdims=keepdim, dtype=_acc_dtype(x, dtype))
     out = _make(x.device.xp.asarray(data), x.device)
     if _GradMode.enabled and x._requires_grad:
-        alias = _make(out._data, out.device)
-        alias._vc = out._vc
-        record(out, (ProdBackward0 if dims is None else ProdBackward1)(x, (x, alias), dims, keepdim))
+        alias = _alias(out)
+        record(out, (ProdBackward0 if dim is None else ProdBackward1)(x, (x, alias), dims, keepdim))
     return out
 
 
@@ -264,6 +263,7 @@ def _nan_aware_arg(xp, d, dim, largest):
 def _alias(out: Tensor) -> Tensor:
     a = _make(out._data, out.device)
     a._vc = out._vc
+    a._out_alias = True  # autograd reattaches it to its node under create_graph
     return a
 
 
@@ -307,6 +307,8 @@ def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 def _arg(x: Tensor, dim, keepdim, largest):
     xp = x.device.xp
     d = x._data
+    if d.dtype.kind == "b":
+        raise RuntimeError(f"{'argmax' if largest else 'argmin'}(): does not support bool input")
     if dim is None:
         flat = d.reshape(-1)
         i = flat.argmax() if largest else flat.argmin()
@@ -324,6 +326,11 @@ def _arg(x: Tensor, dim, keepdim, largest):
 
 
 # ---- var / std / norm / logsumexp -----------------------------------------------------------------
+def _check_var_input(x: Tensor) -> None:
+    if x._data.dtype.kind != "f":
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+
+
 def _correction(unbiased, correction):
     if correction is not None:
         return correction
@@ -361,6 +368,7 @@ class StdBackward0(VarBackward0):
 def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
     if isinstance(dim, bool):  # var(unbiased) positional form
         dim, unbiased = None, dim
+    _check_var_input(x)
     c = _correction(unbiased, correction)
     axis, dims = _axes(x, dim)
     data = x.device.xp.asarray(x._data.var(axis=axis, ddof=c, keepdims=keepdim))
@@ -373,6 +381,7 @@ def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction
 def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
     if isinstance(dim, bool):
         dim, unbiased = None, dim
+    _check_var_input(x)
     c = _correction(unbiased, correction)
     axis, dims = _axes(x, dim)
     data = x.device.xp.asarray(x._data.std(axis=axis, ddof=c, keepdims=keepdim))
@@ -412,6 +421,9 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Ten
     if isinstance(p, str):
         raise RuntimeError(f"norm(): p={p!r} is not supported; use 'fro' or a number")
     p = float(p)
+    if x._data.dtype.kind != "f":
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. "
+                           f"Got {type_word(x._data.dtype)}")
     axis, dims = _axes(x, dim)
     xp = x.device.xp
     a = xp.abs(x._data)
@@ -483,12 +495,20 @@ def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
 # ---- logical reductions ----------------------------------------------------------------------------
 def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     axis, _ = _axes(x, dim)
-    return _make(x.device.xp.asarray(x._data.all(axis=axis, keepdims=keepdim)), x.device)
+    return _logical_result(x, x._data.all(axis=axis, keepdims=keepdim))
 
 
 def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     axis, _ = _axes(x, dim)
-    return _make(x.device.xp.asarray(x._data.any(axis=axis, keepdims=keepdim)), x.device)
+    return _logical_result(x, x._data.any(axis=axis, keepdims=keepdim))
+
+
+def _logical_result(x: Tensor, data) -> Tensor:
+    # all/any of a uint8 tensor stay uint8 in PyTorch (a legacy of byte masks); everything else is bool
+    data = x.device.xp.asarray(data)
+    if x._data.dtype == _dtype.uint8.np:
+        data = data.astype(x._data.dtype)
+    return _make(data, x.device)
 
 
 def count_nonzero(x: Tensor, dim=None) -> Tensor:
@@ -513,14 +533,16 @@ class LogSoftmaxBackward0(SoftmaxBackward0):
         return (g - P.exp(y) * sum(g, self.dim, keepdim=True),)
 
 
-def _softmax_input(x: Tensor, dim, dtype):
+def _softmax_input(x: Tensor, dim, dtype, name="softmax"):
     if dtype is not None:
         x = x.to(_dtype_of(dtype))
-    elif not x.dtype.is_floating_point:
-        raise RuntimeError(f'"softmax_lastdim_kernel_impl" not implemented for \'{x.dtype.name.capitalize()}\'')
     if dim is None:
         dim = 0 if x._data.ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit-dim choice
-    return x, wrap_dim(dim, x._data.ndim)
+    dim = wrap_dim(dim, x._data.ndim)
+    if not x.dtype.is_floating_point:
+        last = "_lastdim" if dim == x._data.ndim - 1 or x._data.ndim == 0 else ""
+        raise not_implemented(f"{name}{last}_kernel_impl", x._data.dtype)
+    return x, dim
 
 
 def softmax(x: Tensor, dim=None, *, dtype=None) -> Tensor:
@@ -537,7 +559,7 @@ def softmax(x: Tensor, dim=None, *, dtype=None) -> Tensor:
 
 
 def log_softmax(x: Tensor, dim=None, *, dtype=None) -> Tensor:
-    x, dim = _softmax_input(x, dim, dtype)
+    x, dim = _softmax_input(x, dim, dtype, "log_softmax")
     xp = x.device.xp
     d = x._data
     axis = dim if d.ndim else None
@@ -563,8 +585,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
     if d.ndim == 0:
         return sort_rt(x.clone(), _make(xp.zeros((), dtype=xp.int64), x.device))
     dim = wrap_dim(dim, d.ndim)
-    key = -d if descending and d.dtype.kind != "b" else (~d if descending else d)
-    idx = xp.argsort(key, axis=dim, kind="stable")
+    idx = _sort_order(xp, d, dim, descending)
     vals = _make(xp.take_along_axis(d, idx, axis=dim), x.device)
     indices = _make(idx.astype(xp.int64, copy=False), x.device)
     if _GradMode.enabled and x._requires_grad:
@@ -572,10 +593,25 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
     return sort_rt(vals, indices)
 
 
+def _sort_order(xp, d, dim: int, descending: bool):
+    """Stable argsort along dim; NaN counts as the largest value, as in PyTorch."""
+    if not descending:
+        return xp.argsort(d, axis=dim, kind="stable")
+    if d.dtype.kind != "f":
+        return xp.argsort(~d, axis=dim, kind="stable")  # ~ reverses integer order without -d's overflow
+    idx = xp.argsort(-d, axis=dim, kind="stable")
+    nan = xp.isnan(xp.take_along_axis(d, idx, axis=dim))
+    if nan.any():  # NaNs, the largest, go first
+        idx = xp.take_along_axis(idx, xp.argsort(~nan, axis=dim, kind="stable"), axis=dim)
+    return idx
+
+
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     from .shape import narrow
 
     d = x._data
+    if d.dtype.kind == "b":
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     dim = wrap_dim(dim, d.ndim)
     size = d.shape[dim] if d.ndim else 1
     if not 0 <= k <= size:

@@ -116,6 +116,10 @@ class SqueezeBackward1(ViewBackward0):
     pass
 
 
+class SqueezeBackward2(ViewBackward0):
+    pass
+
+
 class UnsqueezeBackward0(ViewBackward0):
     pass
 
@@ -126,9 +130,10 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
         new = tuple(s for s in shape if s != 1)
         node = SqueezeBackward0
     else:
-        dims = {wrap_dim(d, len(shape)) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+        many = isinstance(dim, (tuple, list))
+        dims = {wrap_dim(d, len(shape)) for d in (dim if many else (dim,))}
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
-        node = SqueezeBackward1
+        node = SqueezeBackward2 if many else SqueezeBackward1
     out = _view_of(x, x._data.reshape(new))
     if _GradMode.enabled and x._requires_grad:
         record(out, node(x))
@@ -444,7 +449,7 @@ class UnbindBackward0(SplitBackward0):
         return (slice_into_zeros(g, index, self.in_shape),)
 
 
-class NarrowBackward0(SplitBackward0):
+class SplitWithSizesBackward0(SplitBackward0):
     pass
 
 
@@ -468,9 +473,10 @@ def split(x: Tensor, split_size, dim: int = 0):
         if builtins_sum(sizes) != n:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
                                f"dimension {dim}), but got split_sizes=[{', '.join(map(str, sizes))}]")
+    node = SplitBackward0 if isinstance(split_size, int) else SplitWithSizesBackward0
     out, start = [], 0
     for s in sizes:
-        out.append(_piece(x, dim, start, start + s))
+        out.append(_piece(x, dim, start, start + s, node))
         start += s
     return tuple(out)
 
@@ -509,4 +515,6 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
         start += n
     if not (0 <= start <= n and 0 <= length and start + length <= n):
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
-    return _piece(x, dim, start, start + length, NarrowBackward0)
+    from .indexing import getitem
+
+    return getitem(x, (slice(None),) * dim + (slice(start, start + length),))

@@ -1,10 +1,13 @@
 """Reverse-mode automatic differentiation: backward(), grad(), custom Functions, gradcheck."""
 from __future__ import annotations
 
-from .anomaly_mode import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from . import function, graph  # noqa: F401  (torch.autograd.function.once_differentiable, ...)
+from .anomaly_mode import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .engine import run_backward
 from .function import Function, FunctionCtx, once_differentiable
-from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (
+    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled,
+)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import Node, edge
 
@@ -60,6 +63,8 @@ def _roots(outputs):
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
     """Accumulate the gradients of `tensors` into the .grad of the graph's leaves (or of `inputs`)."""
+    if inputs is not None and len(_as_tuple(inputs)) == 0:
+        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     outputs = _as_tuple(tensors)
     grads = _root_grads(outputs, _as_tuple(grad_tensors), create_graph)
     roots = _roots(outputs)
@@ -81,8 +86,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
          only_inputs: bool = True, allow_unused=None, is_grads_batched: bool = False,
          materialize_grads: bool = False):
     """d(outputs)/d(inputs), returned instead of accumulated into .grad."""
-    single = not isinstance(inputs, (tuple, list))
     outputs, inputs = _as_tuple(outputs), _as_tuple(inputs)
+    if not inputs:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: "
+                         "allow_unused=False.")
     for t in inputs:
         if not t._requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
@@ -94,7 +103,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     capture = dict.fromkeys(nodes)
     run_backward(roots, grads, retain_graph=retain_graph, create_graph=create_graph, capture=capture)
     result = []
-    for t, node in zip(inputs, nodes):
+    for i, (t, node) in enumerate(zip(inputs, nodes)):
         g = capture[node]
         if g is None:
             if materialize_grads:
@@ -102,8 +111,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
 
                 g = zeros_like(t)
             elif not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
-                                   "Set allow_unused=True if this is the desired behavior.")
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "
+                                   "graph. Set allow_unused=True if this is the desired behavior.")
         elif not create_graph:
             g = g.detach()
         result.append(g)

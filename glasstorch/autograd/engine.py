@@ -1,6 +1,8 @@
 """The backward pass: run the graph's nodes in reverse topological order, without recursion."""
 from __future__ import annotations
 
+import warnings
+
 from .graph import AccumulateGrad, Node, _GradMode
 
 
@@ -21,6 +23,22 @@ def _dependencies(roots) -> dict:
     return deps
 
 
+def _needed(roots, targets) -> set:
+    """The nodes with a path to one of `targets`: autograd.grad runs only those (post-order DFS)."""
+    needed, seen = set(), set()
+    stack = [(r, False) for r in roots]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            if node in targets or any(n in needed for n, _ in node.next_functions):
+                needed.add(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((n, False) for n, _ in node.next_functions if n is not None and n not in seen)
+    return needed
+
+
 def _accumulate(grads: dict, node, g) -> None:
     old = grads.get(node)
     grads[node] = g if old is None else old + g
@@ -37,7 +55,9 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
     for node, g in zip(roots, root_grads):
         _accumulate(grads, node, g)
     ready = [n for n in dict.fromkeys(roots) if deps.get(n, 0) == 0]
+    needed = _needed(roots, capture) if capture is not None else None
 
+    call = _call_checked if _GradMode.anomaly else _call
     prev_mode = _GradMode.enabled
     _GradMode.enabled = create_graph
     try:
@@ -49,23 +69,29 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
                     out = hook(g)
                     if out is not None:
                         g = out
-            if capture is not None and node in capture:
-                capture[node] = g
+            if capture is not None:
+                if node in capture:
+                    capture[node] = g
+                if node not in needed:  # leads to no requested input: skip its backward
+                    g = None
             if type(node) is AccumulateGrad:
                 if capture is None and g is not None:
                     node.variable._accumulate_grad(g, create_graph)
                 continue
-            if g is None:
+            if g is None and node._out_grads is None:  # no gradient reached this node
                 in_grads = (None,) * len(node.next_functions)
             else:
-                in_grads = _call(node, g)
+                in_grads = call(node, g)
                 if not retain_graph:
                     node.release()
-            for (nxt, _), gi in zip(node.next_functions, in_grads):
+            for (nxt, nr), gi in zip(node.next_functions, in_grads):
                 if nxt is None:
                     continue
                 if gi is not None:
-                    _accumulate(grads, nxt, gi)
+                    if nr:  # output 1, 2, ... of a multi-output custom Function
+                        nxt._add_output_grad(nr, gi)
+                    else:
+                        _accumulate(grads, nxt, gi)
                 left = deps[nxt] - 1
                 deps[nxt] = left
                 if left == 0:
@@ -75,6 +101,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
 
 
 def _call(node: Node, g):
+    """Run one node's backward (and its post-hooks): the gradients for its inputs."""
     in_grads = node.backward(g)
     if not isinstance(in_grads, tuple):
         in_grads = (in_grads,)
@@ -83,14 +110,21 @@ def _call(node: Node, g):
             out = hook(in_grads, (g,))
             if out is not None:
                 in_grads = tuple(out)
-    if _GradMode.anomaly:
-        _check_nan(node, in_grads)
     return in_grads
 
 
-def _check_nan(node: Node, in_grads) -> None:
-    for i, gi in enumerate(in_grads):
-        if gi is not None and bool(gi.isnan().any()):
-            trace = getattr(node, "_trace", None)
-            where = f"\nThe forward call that created it:\n{trace}" if trace else ""
-            raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.{where}")
+def _call_checked(node: Node, g):
+    """_call under anomaly detection: errors and NaN gradients point at the forward call."""
+    try:
+        in_grads = _call(node, g)
+        if _GradMode.check_nan:
+            for i, gi in enumerate(in_grads):
+                if gi is not None and bool(gi.isnan().any()):
+                    raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
+    except Exception:
+        trace = getattr(node, "_trace", None)
+        if trace:
+            warnings.warn(f"Error detected in {node.name()}. Traceback of forward call that caused the error:\n"
+                          f"{trace}", UserWarning, stacklevel=2)
+        raise
+    return in_grads

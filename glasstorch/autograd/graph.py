@@ -6,6 +6,8 @@ which adds the incoming gradient to `leaf.grad`.
 """
 from __future__ import annotations
 
+import os
+import re
 import traceback
 import weakref
 
@@ -15,6 +17,8 @@ class _GradMode:
 
     enabled = True
     anomaly = False
+    check_nan = True
+    inference = False
 
 
 def is_grad_enabled() -> bool:
@@ -35,15 +39,17 @@ class Node:
     __slots__ = ("next_functions", "_saved", "_versions", "_pre_hooks", "_post_hooks", "_trace",
                  "__weakref__", "__dict__")
 
+    _out_grads = None  # gradients of outputs 1, 2, ... (only multi-output custom Functions have them)
+
     def __init__(self, inputs, saved=()):
         """`inputs`: the op's inputs (Tensors or plain numbers); `saved`: tensors backward needs."""
-        self.next_functions = tuple([(edge(t), 0) for t in inputs])
+        self.next_functions = tuple([_edge_pair(t) for t in inputs])
         self._saved = saved
         self._versions = [t._vc[0] for t in saved] if saved else None
         self._pre_hooks = None
         self._post_hooks = None
         if _GradMode.anomaly:
-            self._trace = "".join(traceback.format_stack()[:-3])
+            self._trace = _user_stack()
 
     # -- identity --------------------------------------------------------------------------------
     def name(self) -> str:
@@ -61,8 +67,10 @@ class Node:
             raise RuntimeError(_FREED)
         if self._versions is not None:
             for t, v in zip(saved, self._versions):
-                if t._vc[0] != v:
+                if t is not None and t._vc[0] != v:
                     _raise_modified(self, t, v)
+        if _GradMode.enabled:  # create_graph: a saved output must lead back to this node
+            saved = tuple([_reattach(t, self) for t in saved])
         return saved
 
     def release(self) -> None:
@@ -99,9 +107,12 @@ class AccumulateGrad(Node):
         self.next_functions = ()
         self._saved = ()
         self._versions = None
-        self._pre_hooks = None
+        self._pre_hooks = variable._hooks  # the leaf's hooks, registered before or after this node
         self._post_hooks = None
         self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
 
     def release(self) -> None:
         pass
@@ -140,6 +151,39 @@ def edge(t):
     return None
 
 
+_NO_EDGE = (None, 0)
+
+
+def _edge_pair(t) -> tuple:
+    """`(node, output_nr)`: where a gradient for `t` goes (output_nr > 0 only for the later
+    outputs of a multi-output custom Function)."""
+    fn = getattr(t, "grad_fn", None)
+    if fn is not None:
+        return (fn, t._output_nr)
+    if getattr(t, "_requires_grad", False):
+        return (grad_accumulator(t), 0)
+    return _NO_EDGE
+
+
+def _reattach(t, node: Node):
+    """Under create_graph, a saved output (stored graph-free to avoid a cycle) as output 0 of `node`."""
+    if t is None or not getattr(t, "_out_alias", False):
+        return t
+    out = t.detach()
+    out.grad_fn = node
+    out._requires_grad = True
+    return out
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _user_stack() -> str:
+    """The current stack without glasstorch's own frames: where user code called the op."""
+    frames = [f for f in traceback.extract_stack()[:-1] if not f.filename.startswith(_PACKAGE_DIR)]
+    return "".join(traceback.format_list(frames))
+
+
 def grad_accumulator(t):
     """The (cached) AccumulateGrad node of leaf `t`; the leaf holds it only weakly."""
     ref = t._grad_acc
@@ -152,12 +196,13 @@ def grad_accumulator(t):
 
 def _raise_modified(node: Node, t, version: int):
     out = ""
-    if t.grad_fn is not None:
-        out = f", which is output 0 of {t.grad_fn.name()},"
+    producer = node if getattr(t, "_out_alias", False) else t.grad_fn
+    if producer is not None:  # PyTorch names the producing op without its "Backward0"
+        out = f", which is output {t._output_nr} of {re.sub(r'Backward[0-9]*$', '', producer.name())},"
     shape = "[" + ", ".join(str(s) for s in t.shape) + "]"
     raise RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: [{t._type_name()} {shape}]{out} is at version {t._vc[0]}; expected version "
         f"{version} instead. Hint: enable anomaly detection to find the operation that failed to "
-        "compute its gradient, with torch.autograd.set_detect_anomaly(True)."
+        "compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
     )

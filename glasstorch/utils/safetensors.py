@@ -102,7 +102,7 @@ def _layout(tensors: dict) -> list[tuple[str, str, np.ndarray]]:
     entries = []
     for name, t in tensors.items():
         a = t.device.backend.to_numpy(t._data)
-        a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+        a = a.astype(a.dtype.newbyteorder("<"), order="C", copy=False)  # keeps 0-d arrays 0-d
         entries.append((name, _CODES[t.dtype.name], a))
     entries.sort(key=lambda e: (-_LAYOUT_RANK[e[1]], e[0]))
     return entries
@@ -128,26 +128,31 @@ def _header(entries: list[tuple[str, str, np.ndarray]], metadata: dict[str, str]
     return struct.pack("<Q", len(text)) + text
 
 
-def _write(tensors: dict, metadata: dict[str, str] | None, out: IO[bytes]) -> None:
+def _prepare(tensors: dict, metadata: dict[str, str] | None) -> tuple[bytes, list[np.ndarray]]:
+    """Check everything, then return the header bytes and the arrays to write after it, in order."""
     _check_tensors(tensors)
     entries = _layout(tensors)
-    out.write(_header(entries, metadata))
-    for _, _, array in entries:
+    return _header(entries, metadata), [array for _, _, array in entries]
+
+
+def _write(header: bytes, arrays: list[np.ndarray], out: IO[bytes]) -> None:
+    out.write(header)
+    for array in arrays:
         out.write(array.reshape(-1).view(np.uint8))  # a 1-byte view: memoryview.cast rejects empty shapes
 
 
 def save(tensors: dict, metadata: dict[str, str] | None = None) -> bytes:
     """The safetensors bytes of a dict of contiguous tensors."""
     out = io.BytesIO()
-    _write(tensors, metadata, out)
+    _write(*_prepare(tensors, metadata), out)
     return out.getvalue()
 
 
 def save_file(tensors: dict, filename: str | os.PathLike, metadata: dict[str, str] | None = None) -> None:
     """Write tensors to `filename` atomically (a failure leaves any previous file untouched)."""
-    _check_tensors(tensors)  # fail before creating a temp file
+    header, arrays = _prepare(tensors, metadata)  # bad input fails before a temp file exists
     with atomic_write(filename) as out:
-        _write(tensors, metadata, out)
+        _write(header, arrays, out)
 
 
 # ================================================================================================
@@ -166,7 +171,10 @@ def _header_length(prefix: bytes, total: int) -> int:
     return n
 
 
-def _parse_header(text: bytes, data_size: int) -> tuple[dict[str, str] | None, list[tuple[str, _dtype.dtype, tuple, int, int]]]:
+Entry = tuple[str, _dtype.dtype, tuple, int, int]  # name, dtype, shape, begin, end
+
+
+def _parse_header(text: bytes, data_size: int) -> tuple[dict[str, str] | None, list[Entry]]:
     """Metadata and (name, dtype, shape, begin, end) per tensor, in file order, after full validation.
 
     As in the reference, the offsets must tile [0, data_size) exactly: sorted by begin, each tensor
@@ -202,7 +210,7 @@ def _parse_header(text: bytes, data_size: int) -> tuple[dict[str, str] | None, l
     return metadata, entries
 
 
-def _parse_entry(name: str, info) -> tuple[str, _dtype.dtype, tuple, int, int]:
+def _parse_entry(name: str, info) -> Entry:
     if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= info.keys():
         raise SafetensorError(f"Error while deserializing: tensor `{name}` needs dtype, shape and data_offsets")
     code, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]

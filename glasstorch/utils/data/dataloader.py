@@ -453,6 +453,8 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 self._arrived[task_idx] = reply
             else:
                 return self._process(reply)
+        if not self._persistent_workers:
+            self._shutdown_workers()
         raise StopIteration
 
     def _process(self, reply):
@@ -505,6 +507,6 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
 
     def __del__(self) -> None:
         try:
-            pass
+            self._shutdown_workers()
         except Exception:  # during interpreter teardown modules may already be gone
             pass

@@ -71,10 +71,9 @@ class TensorDataset(Dataset):
         """`default_collate([self[i] for i in indices])`, i.e. `[t[indices] for t in tensors]`.
 
         Each tensor is indexed once by an int64 index tensor of shape (B,), giving (B, *t.shape[1:]).
-        Returns None when that would not equal the per-sample result: a subclass that overrides
-        `__getitem__` (it may transform samples), or tensors that are not glasstorch Tensors.
+        Returns None when that might differ from the per-sample result: a subclass with its own
+        `__getitem__`/`__getitems__` (they may transform samples), or non-glasstorch tensors.
         """
-        # A subclass's own __getitem__/__getitems__ may transform samples: honour it
         if type(self).__getitem__ is not TensorDataset.__getitem__ or hasattr(self, "__getitems__"):
             return None
         if not all(isinstance(t, Tensor) for t in self.tensors):

@@ -1,0 +1,142 @@
+"""Run the benchmarks and print a table of glasstorch / PyTorch time ratios.
+
+    python -m benchmarks                 # all, 5 alternating repetitions each
+    python -m benchmarks --only mlp small --reps 7
+    python -m benchmarks --write         # also rewrite benchmarks/RESULTS.md
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from . import workloads as w
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def _alternate(runs: dict, reps: int) -> dict:
+    """Median seconds per runner, the runners interleaved so machine noise hits all alike."""
+    for fn in runs.values():  # warm-up: imports, caches, allocator
+        fn()
+    times = {k: [] for k in runs}
+    for _ in range(reps):
+        for k, fn in runs.items():
+            times[k].append(_timed(fn))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def bench_mlp(torch, gt, reps):
+    X, y = w.load_mnist_arrays()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    Xg, yg = gt.from_numpy(X), gt.from_numpy(y)
+    return _alternate({"torch": lambda: w.mlp_epoch(torch, Xt, yt), "glasstorch": lambda: w.mlp_epoch(gt, Xg, yg),
+                       "numpy": lambda: w.numpy_mlp_epoch(X, y)}, reps)
+
+
+def bench_small(torch, gt, reps):
+    return _alternate({"torch": lambda: w.small_ops(torch), "glasstorch": lambda: w.small_ops(gt)}, reps)
+
+
+def bench_wide(torch, gt, reps):
+    return _alternate({"torch": lambda: w.wide_mlp(torch), "glasstorch": lambda: w.wide_mlp(gt)}, reps)
+
+
+def bench_scratch(torch, gt, reps):
+    X, y = w.load_mnist_arrays()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    Xg, yg = gt.from_numpy(X), gt.from_numpy(y)
+    return _alternate({"torch": lambda: w.scratch_epoch(torch, Xt, yt),
+                       "glasstorch": lambda: w.scratch_epoch(gt, Xg, yg)}, reps)
+
+
+def bench_memory(torch, gt, reps):
+    out = {}
+    for which in ("torch", "glasstorch", "numpy"):
+        vals = []
+        for _ in range(max(1, reps // 2)):
+            r = subprocess.run([sys.executable, "-m", "benchmarks.memory", which], capture_output=True, text=True,
+                               cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), check=True)
+            vals.append(float(r.stdout.strip().splitlines()[-1]))
+        out[which] = statistics.median(vals)
+    return out
+
+
+BENCHES = {
+    "mlp": ("1. MNIST MLP epoch (784-128-10, Adam, batch 64)", bench_mlp, "s", 0.7),
+    "small": ("2. 200 elementwise ops on 16 elements, fwd+bwd (x20)", bench_small, "s", 1.0),
+    "wide": ("3. 4096-wide 3-layer MLP, batch 512, 2 SGD steps", bench_wide, "s", 1.0),
+    "scratch": ("4. seed 004 from scratch, one epoch", bench_scratch, "s", 0.8),
+    "memory": ("5. peak RSS growth of benchmark 1", bench_memory, "MiB", 1.0),
+}
+
+
+def machine() -> str:
+    import torch
+
+    import glasstorch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__}, "
+            f"PyTorch {torch.__version__}, glasstorch {glasstorch.__version__}, "
+            f"{datetime.date.today().isoformat()}")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", nargs="*", choices=list(BENCHES), help="run only these benchmarks")
+    p.add_argument("--reps", type=int, default=5, help="alternating repetitions (median is reported)")
+    p.add_argument("--write", action="store_true", help="write the table into benchmarks/RESULTS.md")
+    args = p.parse_args(argv)
+
+    import torch
+
+    import glasstorch as gt
+
+    rows = []
+    header = "| benchmark | PyTorch | glasstorch | NumPy by hand | glasstorch / PyTorch | target | glasstorch / NumPy |"
+    print(header)
+    print("|---|---|---|---|---|---|---|")
+    for key in args.only or list(BENCHES):
+        title, fn, unit, target = BENCHES[key]
+        r = fn(torch, gt, args.reps)
+        ratio = r["glasstorch"] / r["torch"]
+        np_col = f"{r['numpy']:.3f} {unit}" if "numpy" in r else "-"
+        np_ratio = f"{r['glasstorch'] / r['numpy']:.2f}" if "numpy" in r else "-"
+        ok = "met" if ratio <= target else "MISSED"
+        row = (f"| {title} | {r['torch']:.3f} {unit} | {r['glasstorch']:.3f} {unit} | {np_col} | "
+               f"**{ratio:.2f}** | <= {target} ({ok}) | {np_ratio} |")
+        print(row, flush=True)
+        rows.append(row)
+    if args.write:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
+        text = ("# Benchmark results\n\n"
+                f"Machine: {machine()}.\n\n"
+                f"Command: `python -m benchmarks --reps {args.reps}` (median of alternating repetitions, "
+                "both frameworks in one process; memory in separate fresh processes).\n\n"
+                + header + "\n|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,6 @@
+"""`python -m glasstorch ...` is the `glasstorch` command."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

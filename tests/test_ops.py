@@ -1,0 +1,492 @@
+"""Every op against PyTorch: forward values, dtypes and shapes, gradients, gradcheck, grad_fn names.
+
+A TEST TABLE drives this file: each `Op` entry names a function `fn(m, *tensors)` that runs on
+either module (`torch` or `glasstorch`), the input shapes to try and where the inputs are drawn
+from. The generic tests below run every entry in float64 and float32, on contiguous and
+non-contiguous inputs, compare forward and backward with torch and gradcheck it in float64.
+Adding an op means adding one entry.
+
+Further sections test what a table row cannot express: broadcasting shapes and reduction dims
+drawn by hypothesis, indexing and index assignment, type promotion, creation and random
+functions, attributes and conversions, in-place ops and the error messages.
+"""
+from __future__ import annotations
+
+import math
+import pickle
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import glasstorch
+from _compare import (assert_same, assert_same_error, assert_tensor_same, flat_outputs, grad_fn_name,
+                      run_both, tensors, tol_for)
+
+G = glasstorch
+
+
+# ---- input domains ------------------------------------------------------------------------------
+def real(rng, shape):
+    return rng.standard_normal(shape)
+
+
+def pos(rng, shape):
+    return rng.uniform(0.5, 2.0, shape)
+
+
+def small(rng, shape):
+    return rng.uniform(-1.0, 1.0, shape)
+
+
+def away(*points, margin=0.1, lo=-2.0, hi=2.0):
+    """Uniform values in [lo, hi] at least `margin` from every kink in `points`."""
+    def draw(rng, shape):
+        x = rng.uniform(lo, hi, shape)
+        for _ in range(100):
+            near = np.zeros(x.shape, dtype=bool)
+            for p in points:
+                near |= np.abs(x - p) < margin
+            if not near.any():
+                return x
+            x = np.where(near, rng.uniform(lo, hi, x.shape), x)
+        raise AssertionError("could not draw away from the kinks")
+    return draw
+
+
+AWAY0 = away(0.0)
+AWAY_INT = away(*range(-3, 4), lo=-2.9, hi=2.9)
+AWAY_HALF = away(*(k + 0.5 for k in range(-4, 4)), lo=-2.9, hi=2.9)
+AWAY_CLAMP = away(-0.5, 0.5)
+
+
+# ---- the table ----------------------------------------------------------------------------------
+@dataclass
+class Op:
+    name: str
+    fn: Callable
+    shapes: list                      # input shape sets: one tuple of shapes per set
+    domain: object = real             # a sampler, or a tuple of samplers (one per input)
+    grad: bool = True                 # differentiable: compare gradients and gradcheck
+    gradcheck: bool = True
+    noncontig: bool = True            # also run on non-contiguous inputs
+    dtypes: tuple = ("float64", "float32")
+    grad_fn: object = "torch"         # "torch": same grad_fn name as torch; or the name we give
+    tol32: dict = field(default_factory=dict)  # looser float32 tolerance where summation order shows
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+UNARY = [((3, 4),), ((),), ((2, 3, 4),)]
+BINARY = [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((4,), (2, 3, 4)), ((), (3, 4)), ((2, 3, 4), ()), ((2, 1, 4), (3, 1))]
+ONE = [((3, 4),)]
+R3 = [((2, 3, 4),)]
+R = [((3, 4),), ((2, 3, 4),)]
+INPLACE_SHAPES = [((3, 4), (3, 4)), ((3, 4), (1, 4)), ((2, 3, 4), (3, 1))]
+
+
+def _unary(name, fn, domain=real, **kw):
+    return Op(name, fn, UNARY, domain, **kw)
+
+
+def _binary(name, fn, domain=real, **kw):
+    return Op(name, fn, BINARY, domain, **kw)
+
+
+TABLE = [
+    # ---- unary math -------------------------------------------------------------------------
+    _unary("neg", lambda m, a: m.neg(a)),
+    _unary("neg_op", lambda m, a: -a),
+    _unary("abs", lambda m, a: m.abs(a), AWAY0),
+    _unary("abs_builtin", lambda m, a: abs(a), AWAY0),
+    _unary("sign", lambda m, a: m.sign(a), AWAY0),
+    _unary("exp", lambda m, a: m.exp(a)),
+    _unary("expm1", lambda m, a: m.expm1(a)),
+    _unary("log", lambda m, a: m.log(a), pos),
+    _unary("log2", lambda m, a: a.log2(), pos),
+    _unary("log10", lambda m, a: a.log10(), pos),
+    _unary("log1p", lambda m, a: m.log1p(a), away(-1.0, lo=-0.9, hi=2.0)),
+    _unary("sqrt", lambda m, a: m.sqrt(a), pos),
+    _unary("rsqrt", lambda m, a: m.rsqrt(a), pos),
+    _unary("square", lambda m, a: m.square(a), grad_fn="PowBackward0"),
+    _unary("reciprocal", lambda m, a: m.reciprocal(a), AWAY0),
+    _unary("sin", lambda m, a: m.sin(a)),
+    _unary("cos", lambda m, a: m.cos(a)),
+    _unary("tan", lambda m, a: m.tan(a), small),
+    _unary("tanh", lambda m, a: m.tanh(a)),
+    _unary("sigmoid", lambda m, a: m.sigmoid(a)),
+    _unary("relu", lambda m, a: m.relu(a), AWAY0),
+    _unary("erf", lambda m, a: m.erf(a)),
+    _unary("floor", lambda m, a: m.floor(a), AWAY_INT),
+    _unary("ceil", lambda m, a: m.ceil(a), AWAY_INT),
+    _unary("trunc", lambda m, a: m.trunc(a), AWAY_INT),
+    _unary("round", lambda m, a: m.round(a), AWAY_HALF),
+    _unary("round_decimals", lambda m, a: m.round(a, decimals=1), away(*(k / 10 + 0.05 for k in range(-30, 30)),
+                                                                            margin=0.01, lo=-2.9, hi=2.9)),
+    _unary("clamp", lambda m, a: m.clamp(a, -0.5, 0.5), AWAY_CLAMP),
+    _unary("clamp_min", lambda m, a: a.clamp(min=-0.5), AWAY_CLAMP),
+    _unary("clamp_max", lambda m, a: a.clamp(max=0.5), AWAY_CLAMP),
+    _unary("clip", lambda m, a: m.clip(a, -0.5, 0.5), AWAY_CLAMP),
+    _unary("clamp_int_bounds", lambda m, a: a.clamp(-1, 1), away(-1, 1)),
+    _unary("softmax", lambda m, a: m.softmax(a, -1) if a.ndim else m.softmax(a, 0)),
+    _unary("log_softmax", lambda m, a: a.log_softmax(dim=0)),
+    # ---- binary math, tensor (op) tensor, broadcasting ---------------------------------------------
+    _binary("add", lambda m, a, b: m.add(a, b)),
+    _binary("add_op", lambda m, a, b: a + b),
+    _binary("add_alpha", lambda m, a, b: m.add(a, b, alpha=2.5)),
+    _binary("sub", lambda m, a, b: m.sub(a, b)),
+    _binary("sub_op", lambda m, a, b: a - b),
+    _binary("sub_alpha", lambda m, a, b: a.sub(b, alpha=0.5)),
+    _binary("mul", lambda m, a, b: m.mul(a, b)),
+    _binary("mul_op", lambda m, a, b: a * b),
+    _binary("div", lambda m, a, b: m.div(a, b), (real, AWAY0)),
+    _binary("div_op", lambda m, a, b: a / b, (real, AWAY0)),
+    _binary("floordiv_op", lambda m, a, b: a // b, (real, AWAY0), grad=False),
+    _binary("div_floor", lambda m, a, b: m.div(a, b, rounding_mode="floor"), (real, AWAY0), grad=False),
+    _binary("div_trunc", lambda m, a, b: m.div(a, b, rounding_mode="trunc"), (real, AWAY0), grad=False),
+    _binary("remainder", lambda m, a, b: m.remainder(a, b), (real, pos)),
+    _binary("mod_op", lambda m, a, b: a % b, (real, pos)),
+    _binary("pow", lambda m, a, b: m.pow(a, b), (pos, real)),
+    _binary("pow_op", lambda m, a, b: a ** b, (pos, real)),
+    _binary("maximum", lambda m, a, b: m.maximum(a, b)),
+    _binary("minimum", lambda m, a, b: m.minimum(a, b)),
+    _binary("max_binary", lambda m, a, b: m.max(a, b), grad_fn="MaximumBackward0"),
+    _binary("where", lambda m, a, b: m.where(a > 0, a, b), (AWAY0, real)),
+    _binary("where_method", lambda m, a, b: a.where(b > 0, b), (real, AWAY0)),
+    _binary("clamp_tensor_min", lambda m, a, b: m.clamp(a, min=b)),
+    _binary("clamp_tensor_max", lambda m, a, b: m.clamp(a, max=b)),
+    Op("clamp_tensor_both", lambda m, x, lo, hi: m.clamp(x, lo, hi),
+       [((3, 4), (3, 4), (3, 4)), ((3, 4), (4,), (3, 1))], (real, away(0, lo=-1, hi=-0.2), away(0, lo=0.2, hi=1))),
+    Op("lerp", lambda m, a, b: m.lerp(a, b, 0.3), BINARY[:2], grad_fn="AddBackward0"),
+    # ---- binary math with Python numbers, both sides -------------------------------------------
+    _unary("add_scalar", lambda m, a: a + 2.5),
+    _unary("radd_scalar", lambda m, a: 2.5 + a),
+    _unary("add_int_scalar", lambda m, a: a + 2),
+    _unary("sub_scalar", lambda m, a: a - 1.5),
+    _unary("rsub_scalar", lambda m, a: 1.5 - a),
+    _unary("mul_scalar", lambda m, a: a * 3.0),
+    _unary("rmul_scalar", lambda m, a: 3 * a),
+    _unary("div_scalar", lambda m, a: a / 4.0),
+    _unary("rdiv_scalar", lambda m, a: 2.0 / a, AWAY0),
+    _unary("floordiv_scalar", lambda m, a: a // 0.7, AWAY0, grad=False),
+    _unary("rfloordiv_scalar", lambda m, a: 5 // a, AWAY0, grad=False),
+    _unary("mod_scalar", lambda m, a: a % 0.7, away(*(0.7 * k for k in range(-4, 5)), margin=0.05)),
+    _unary("rmod_scalar", lambda m, a: 0.7 % a, pos, grad=False),
+    _unary("pow_2", lambda m, a: a ** 2),
+    _unary("pow_3", lambda m, a: m.pow(a, 3)),
+    _unary("pow_frac", lambda m, a: a ** 3.5, pos),
+    _unary("pow_half", lambda m, a: a ** 0.5, pos),
+    _unary("pow_neg", lambda m, a: a ** -1, AWAY0),
+    _unary("pow_zero", lambda m, a: a ** 0),
+    _unary("rpow", lambda m, a: 2 ** a),
+    _unary("rpow_float", lambda m, a: m.pow(1.5, a)),
+    # ---- matmul ---------------------------------------------------------------------------------
+    Op("matmul", lambda m, a, b: m.matmul(a, b),
+       [((3, 4), (4, 5)), ((4,), (4,)), ((4,), (4, 5)), ((3, 4), (4,)), ((2, 3, 4), (4, 5)),
+        ((2, 1, 3, 4), (5, 4, 2)), ((4,), (2, 4, 3)), ((2, 3, 4), (4,)), ((3, 4), (2, 4, 5))],
+       grad_fn=None, tol32=dict(rtol=1e-5, atol=1e-5)),
+    Op("matmul_op", lambda m, a, b: a @ b, [((3, 4), (4, 2)), ((2, 2, 3), (2, 3, 2))], grad_fn=None),
+    Op("mm", lambda m, a, b: m.mm(a, b), [((3, 4), (4, 2))]),
+    Op("bmm", lambda m, a, b: a.bmm(b), [((2, 3, 4), (2, 4, 2))]),
+    Op("dot", lambda m, a, b: m.dot(a, b), [((5,), (5,))]),
+    Op("mv", lambda m, a, b: m.mv(a, b), [((3, 4), (4,))]),
+    Op("outer", lambda m, a, b: m.outer(a, b), [((3,), (4,))], grad_fn="MulBackward0"),
+    # ---- reductions -----------------------------------------------------------------------------
+    Op("sum", lambda m, a: a.sum(), UNARY),
+    Op("sum_dim", lambda m, a: m.sum(a, 1), R),
+    Op("sum_neg_dim", lambda m, a: a.sum(-1), R),
+    Op("sum_dims_keepdim", lambda m, a: a.sum(dim=(0, 2), keepdim=True), R3),
+    Op("sum_dim_list", lambda m, a: a.sum([2, 0]), R3),
+    Op("sum_0dim_dim", lambda m, a: a.sum(0), [((),)]),
+    Op("mean", lambda m, a: a.mean(), UNARY),
+    Op("mean_dim", lambda m, a: m.mean(a, dim=-2, keepdim=True), R),
+    Op("mean_dims", lambda m, a: a.mean((0, 1)), R3),
+    Op("prod", lambda m, a: a.prod(), [((3, 4),), ((),)], pos),
+    Op("prod_dim", lambda m, a: m.prod(a, 1), R, pos),
+    Op("prod_dim_keepdim", lambda m, a: a.prod(-1, keepdim=True), R, pos),
+    Op("max", lambda m, a: a.max(), UNARY),
+    Op("min", lambda m, a: m.min(a), UNARY),
+    Op("max_dim", lambda m, a: a.max(dim=1), R),
+    Op("max_dim_keepdim", lambda m, a: m.max(a, -1, keepdim=True), R),
+    Op("min_dim", lambda m, a: a.min(0), R),
+    Op("min_dim_keepdim", lambda m, a: a.min(1, True), R),
+    Op("amax", lambda m, a: m.amax(a), UNARY),
+    Op("amax_dims", lambda m, a: a.amax(dim=(0, 2), keepdim=True), R3),
+    Op("amin", lambda m, a: m.amin(a, 1), R),
+    Op("argmax", lambda m, a: m.argmax(a), UNARY, grad=False),
+    Op("argmax_dim", lambda m, a: a.argmax(dim=1, keepdim=True), R, grad=False),
+    Op("argmin", lambda m, a: a.argmin(), UNARY, grad=False),
+    Op("argmin_dim", lambda m, a: m.argmin(a, -1), R, grad=False),
+    Op("var", lambda m, a: a.var(), R),
+    Op("var_dim", lambda m, a: m.var(a, 1), R),
+    Op("var_correction0", lambda m, a: a.var(dim=(0, 2), correction=0), R3),
+    Op("var_unbiased_false", lambda m, a: a.var(1, unbiased=False, keepdim=True), R),
+    Op("var_correction2", lambda m, a: m.var(a, -1, correction=2), R),
+    Op("std", lambda m, a: a.std(), R),
+    Op("std_dim", lambda m, a: m.std(a, dim=0, keepdim=True), R),
+    Op("std_correction0", lambda m, a: a.std(-1, correction=0), R),
+    Op("norm", lambda m, a: a.norm(), UNARY[:1] + R3),
+    Op("norm_p1_dim", lambda m, a: m.norm(a, p=1, dim=1), R, AWAY0),
+    Op("norm_p3", lambda m, a: a.norm(p=3), R),
+    Op("norm_inf_dim", lambda m, a: a.norm(p=math.inf, dim=-1, keepdim=True), R),
+    Op("norm_dims", lambda m, a: a.norm(dim=(0, 2)), R3),
+    Op("logsumexp", lambda m, a: m.logsumexp(a, 1), R),
+    Op("logsumexp_dims_keepdim", lambda m, a: a.logsumexp((0, 2), keepdim=True), R3),
+    Op("cumsum", lambda m, a: m.cumsum(a, 1), R),
+    Op("cumsum_neg", lambda m, a: a.cumsum(dim=-1), R),
+    Op("all", lambda m, a: (a > 0).all(), UNARY, grad=False),
+    Op("all_dim", lambda m, a: m.all(a > -1, 1), R, grad=False),
+    Op("any", lambda m, a: m.any(a > 1), UNARY, grad=False),
+    Op("any_dim_keepdim", lambda m, a: (a > 1).any(dim=-1, keepdim=True), R, grad=False),
+    # ---- shape ----------------------------------------------------------------------------------
+    Op("reshape", lambda m, a: a.reshape(4, 3), ONE),
+    Op("reshape_infer", lambda m, a: m.reshape(a, (-1, 2)), [((3, 4),), ((2, 3, 4),)]),
+    Op("reshape_0dim", lambda m, a: a.reshape(1, 1), [((),)]),
+    Op("view", lambda m, a: a.view(2, -1), [((3, 4),), ((2, 3, 4),)], noncontig=False),
+    Op("view_tuple", lambda m, a: a.view((12,)), ONE, noncontig=False),
+    Op("flatten", lambda m, a: a.flatten(), UNARY),
+    Op("flatten_range", lambda m, a: m.flatten(a, 1), R3),
+    Op("squeeze", lambda m, a: a.squeeze(), [((3, 1, 4, 1),)]),
+    Op("squeeze_dim", lambda m, a: m.squeeze(a, 1), [((3, 1, 4),)]),
+    Op("squeeze_dims", lambda m, a: a.squeeze((0, 2)), [((1, 3, 1),)]),
+    Op("unsqueeze", lambda m, a: a.unsqueeze(1), [((3, 4),), ((2, 3, 4),)]),
+    Op("unsqueeze_0dim", lambda m, a: a.unsqueeze(0), [((),)]),
+    Op("unsqueeze_neg", lambda m, a: m.unsqueeze(a, -1), UNARY),
+    Op("transpose", lambda m, a: a.transpose(0, 1), R),
+    Op("transpose_neg", lambda m, a: m.transpose(a, -1, 0), R3),
+    Op("permute", lambda m, a: a.permute(2, 0, 1), R3),
+    Op("permute_tuple", lambda m, a: m.permute(a, (1, 2, 0)), R3),
+    Op("t", lambda m, a: a.t(), [((3, 4),), ((4,),)], grad_fn=None),
+    Op("T", lambda m, a: a.T, [((3, 4),)], grad_fn="PermuteBackward0"),
+    Op("mT", lambda m, a: a.mT, R3, grad_fn="TransposeBackward0"),
+    Op("expand", lambda m, a: a.expand(2, 3, 4), [((3, 1),), ((4,),)]),
+    Op("expand_neg1", lambda m, a: a.expand(-1, 4), [((3, 1),)]),
+    Op("expand_as", lambda m, a, b: a.expand_as(b) * b, [((3, 1), (3, 4))], grad_fn="MulBackward0"),
+    Op("repeat", lambda m, a: a.repeat(2, 3), ONE + [((4,),)]),
+    Op("repeat_more_dims", lambda m, a: a.repeat(2, 1, 3), ONE),
+    Op("chunk", lambda m, a: a.chunk(2, 1), ONE),
+    Op("chunk_uneven", lambda m, a: m.chunk(a, 3, 0), [((5, 2),)]),
+    Op("split", lambda m, a: a.split(2, dim=1), [((3, 5),)]),
+    Op("split_sizes", lambda m, a: m.split(a, [1, 3], 1), ONE),
+    Op("unbind", lambda m, a: a.unbind(1), ONE),
+    Op("narrow", lambda m, a: a.narrow(1, 1, 2), ONE, grad_fn="SliceBackward0"),
+    Op("movedim", lambda m, a: m.movedim(a, 0, 2), R3, grad_fn="PermuteBackward0"),
+    Op("gather", lambda m, a: a.gather(1, m.tensor([[0, 2], [1, 1], [3, 0]])), ONE),
+    Op("gather_dim0", lambda m, a: m.gather(a, 0, m.tensor([[2, 0, 1, 2]])), ONE),
+    Op("index_select", lambda m, a: a.index_select(1, m.tensor([2, 0, 0])), R),
+    Op("index_select_dim0", lambda m, a: m.index_select(a, 0, m.tensor([2, 2, 1])), ONE),
+    Op("masked_fill", lambda m, a: a.masked_fill(a > 0, 0.5), UNARY, AWAY0),
+    Op("masked_fill_broadcast", lambda m, a: m.masked_fill(a, m.tensor([True, False, True, False]), -1.0), ONE),
+    Op("tril", lambda m, a: a.tril(), R),
+    Op("tril_k", lambda m, a: m.tril(a, -1), ONE),
+    Op("triu", lambda m, a: m.triu(a), R),
+    Op("triu_k", lambda m, a: a.triu(1), ONE),
+    Op("flip", lambda m, a: a.flip(0), R),
+    Op("flip_dims", lambda m, a: m.flip(a, (0, -1)), R3),
+    Op("stack", lambda m, a, b: m.stack([a, b]), [((3, 4), (3, 4)), ((), ())]),
+    Op("stack_dim", lambda m, a, b: m.stack((a, b, a), dim=-1), [((3, 4), (3, 4))]),
+    Op("cat", lambda m, a, b: m.cat([a, b]), [((2, 4), (3, 4)), ((3,), (2,))]),
+    Op("cat_dim", lambda m, a, b: m.cat((a, b, a), dim=1), [((3, 2), (3, 4))]),
+    Op("clone", lambda m, a: a.clone(), UNARY),
+    Op("contiguous", lambda m, a: a.contiguous() * 2, R, grad_fn="MulBackward0"),
+    Op("to_double", lambda m, a: a.to(m.float64), ONE, dtypes=("float32",)),
+    Op("double", lambda m, a: a.double(), ONE, dtypes=("float32",)),
+    Op("float", lambda m, a: a.float(), ONE, dtypes=("float64",), gradcheck=False),
+    Op("to_same_dtype", lambda m, a: a.to(a.dtype) * 1, ONE, grad_fn="MulBackward0"),
+    Op("detach", lambda m, a: a.detach(), ONE, grad=False),
+    Op("data", lambda m, a: a.data, ONE, grad=False),
+    # ---- in-place on non-leaves (gradients flow through the rewritten graph) ----------------------
+    Op("add_", lambda m, a, b: a.clone().add_(b), INPLACE_SHAPES + [((2, 3, 4), ())]),
+    Op("add_alpha_", lambda m, a, b: (a * 1).add_(b, alpha=-2), INPLACE_SHAPES),
+    Op("sub_", lambda m, a, b: a.clone().sub_(b), INPLACE_SHAPES),
+    Op("mul_", lambda m, a, b: a.clone().mul_(b), INPLACE_SHAPES),
+    Op("div_", lambda m, a, b: a.clone().div_(b), INPLACE_SHAPES, (real, AWAY0)),
+    Op("iadd", lambda m, a, b: _iadd(a.clone(), b), INPLACE_SHAPES, grad_fn="AddBackward0"),
+    Op("imul_scalar", lambda m, a: _imul(a.clone(), 3.0), ONE, grad_fn="MulBackward0"),
+    Op("zero_", lambda m, a: a.clone().zero_(), ONE),
+    Op("fill_", lambda m, a: a.clone().fill_(2.5), ONE),
+    Op("copy_", lambda m, a, b: a.clone().copy_(b), [((3, 4), (3, 4)), ((3, 4), (4,))]),
+    Op("clamp_", lambda m, a: a.clone().clamp_(-0.5, 0.5), ONE, AWAY_CLAMP),
+    Op("masked_fill_", lambda m, a: a.clone().masked_fill_(a > 0, 0.0), ONE, AWAY0),
+    # ---- comparisons (no gradient) ----------------------------------------------------------------
+    _binary("eq", lambda m, a, b: m.eq(a, b.round()), grad=False),
+    _binary("eq_op", lambda m, a, b: a.round() == b.round(), grad=False),
+    _binary("ne", lambda m, a, b: a.round().ne(b.round()), grad=False),
+    _binary("ne_op", lambda m, a, b: a != b, grad=False),
+    _binary("lt", lambda m, a, b: m.lt(a, b), grad=False),
+    _binary("lt_op", lambda m, a, b: a < b, grad=False),
+    _binary("le", lambda m, a, b: m.le(a.round(), b.round()), grad=False),
+    _binary("le_op", lambda m, a, b: a <= b, grad=False),
+    _binary("gt", lambda m, a, b: a.gt(b), grad=False),
+    _binary("gt_op", lambda m, a, b: a > b, grad=False),
+    _binary("ge", lambda m, a, b: m.ge(a, b), grad=False),
+    _binary("ge_op", lambda m, a, b: a >= b.round(), grad=False),
+    _unary("gt_scalar", lambda m, a: a > 0.25, grad=False),
+    _unary("rlt_scalar", lambda m, a: 0.25 < a, grad=False),
+    _unary("eq_int_scalar", lambda m, a: a.round() == 1, grad=False),
+    _unary("isnan", lambda m, a: m.isnan(m.log(a)), grad=False),
+    _unary("isinf", lambda m, a: m.isinf(1 / a.round()), grad=False),
+    _unary("isfinite", lambda m, a: (m.log(a) / a.round()).isfinite(), grad=False),
+    _binary("allclose", lambda m, a, b: m.allclose(a, a + b * 1e-9), grad=False),
+    _binary("allclose_far", lambda m, a, b: a.allclose(a + b), grad=False),
+    Op("equal", lambda m, a, b: m.equal(a, a.clone()), [((3, 4), (3, 4))], grad=False),
+    Op("equal_shape", lambda m, a, b: m.equal(a, b), [((3, 4), (4,))], grad=False),
+    Op("equal_values", lambda m, a, b: a.equal(b), [((3, 4), (3, 4))], grad=False),
+]
+
+
+def _iadd(a, b):
+    a += b
+    return a
+
+
+def _imul(a, b):
+    a *= b
+    return a
+
+
+def _ids(ops):
+    return [op.name for op in ops]
+
+
+assert len(set(_ids(TABLE))) == len(TABLE), "table names must be unique"
+
+
+# ---- the generic runner -------------------------------------------------------------------------
+def _domains(op: Op, n: int):
+    return op.domain if isinstance(op.domain, tuple) else (op.domain,) * n
+
+
+def _draw(op: Op, shapes, dtype: str, seed: int):
+    rng = np.random.default_rng(seed)
+    return [d(rng, s).astype(dtype) for d, s in zip(_domains(op, len(shapes)), shapes)]
+
+
+def _tol(op: Op, dtype: str):
+    tol = tol_for(dtype)
+    return {**tol, **op.tol32} if dtype == "float32" else tol
+
+
+def _check_forward_backward(op: Op, arrays, dtype: str, *, contiguous=True, seed=0):
+    """Run op on both libraries; compare outputs, requires_grad, grad_fn names and input gradients."""
+    xs_g = tensors(G, arrays, requires_grad=op.grad, contiguous=contiguous)
+    xs_t = tensors(torch, arrays, requires_grad=op.grad, contiguous=contiguous)
+    assert [x.is_contiguous() for x in xs_g] == [x.is_contiguous() for x in xs_t]
+    ours, theirs = op.fn(G, *xs_g), op.fn(torch, *xs_t)
+    tol = _tol(op, dtype)
+    assert_same(ours, theirs, tol, what=f"{op.name} forward")
+    if not op.grad:
+        return
+    outs = [(o, t) for o, t in zip(flat_outputs(ours), flat_outputs(theirs)) if isinstance(t, torch.Tensor)]
+    for i, (o, t) in enumerate(outs):
+        assert o.requires_grad == t.requires_grad, f"{op.name}: output {i} requires_grad"
+        assert o.is_leaf == t.is_leaf, f"{op.name}: output {i} is_leaf"
+        if t.grad_fn is not None and op.grad_fn is not None:
+            want = grad_fn_name(t) if op.grad_fn == "torch" else op.grad_fn
+            assert grad_fn_name(o) == want, f"{op.name}: grad_fn {grad_fn_name(o)} (torch: {grad_fn_name(t)})"
+    diff = [(o, t) for o, t in outs if t.requires_grad]
+    if not diff:
+        return
+    rng = np.random.default_rng(seed + 1)
+    ups = [rng.standard_normal(t.shape).astype(dtype_of(t)) for _, t in diff]
+    G.autograd.backward([o for o, _ in diff], [G.from_numpy(u.copy()) for u in ups])
+    torch.autograd.backward([t for _, t in diff], [torch.from_numpy(u.copy()) for u in ups])
+    for i, (xg, xt) in enumerate(zip(xs_g, xs_t)):
+        if xt.grad is None:
+            assert xg.grad is None or not xg.grad.detach().numpy().any(), f"{op.name}: input {i} got a gradient"
+            continue
+        assert xg.grad is not None, f"{op.name}: no gradient for input {i}"
+        assert_tensor_same(xg.grad, xt.grad, tol, what=f"{op.name} grad of input {i}")
+
+
+def dtype_of(t) -> str:
+    return str(t.dtype).replace("torch.", "")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("op", TABLE, ids=_ids(TABLE))
+def test_forward_backward(op: Op, dtype):
+    if dtype not in op.dtypes:
+        pytest.skip(f"{op.name} is tested in {op.dtypes}")
+    for k, shapes in enumerate(op.shapes):
+        _check_forward_backward(op, _draw(op, shapes, dtype, seed=k), dtype, seed=k)
+
+
+NONCONTIG = [op for op in TABLE if op.noncontig and any(len(s) >= 1 for ss in op.shapes for s in ss)]
+
+
+@pytest.mark.parametrize("op", NONCONTIG, ids=_ids(NONCONTIG))
+def test_noncontiguous(op: Op):
+    dtype = op.dtypes[0]
+    for k, shapes in enumerate(op.shapes):
+        if all(len(s) == 0 for s in shapes):
+            continue
+        _check_forward_backward(op, _draw(op, shapes, dtype, seed=100 + k), dtype, contiguous=False, seed=k)
+
+
+GRADCHECK = [op for op in TABLE if op.grad and op.gradcheck and "float64" in op.dtypes]
+
+
+@pytest.mark.parametrize("op", GRADCHECK, ids=_ids(GRADCHECK))
+def test_gradcheck(op: Op):
+    arrays = _draw(op, op.shapes[0], "float64", seed=7)
+    xs = tensors(G, arrays, requires_grad=True)
+
+    def f(*inputs):
+        return tuple(o for o in flat_outputs(op.fn(G, *inputs)) if isinstance(o, G.Tensor) and o.dtype.is_floating_point)
+
+    assert G.autograd.gradcheck(f, xs, eps=1e-6, atol=1e-7, rtol=1e-5)
+
+
+def test_gradcheck_catches_a_wrong_gradient():
+    """gradcheck itself must be able to fail, or test_gradcheck proves nothing."""
+    class BadExp(G.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.exp()
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 1.001
+
+    x = G.tensor([0.1, 0.2], dtype=G.float64, requires_grad=True)
+    assert not G.autograd.gradcheck(BadExp.apply, (x,), raise_exception=False)
+
+
+# ---- the same table on other dtypes: forward values and result dtypes, or the same error ------------
+def _as_dtype(a: np.ndarray, dtype: str) -> np.ndarray:
+    """Values drawn for floats, moved to `dtype`; integers are rounded away from zero (no new zeros)."""
+    if dtype == "bool":
+        return np.asarray(a > 0)
+    if dtype.startswith("float"):
+        return a.astype(dtype)
+    ints = np.where(a >= 0, np.ceil(a), np.floor(a))
+    return np.asarray(np.abs(ints) if dtype == "uint8" else ints).astype(dtype)
+
+
+OTHER_DTYPES = ["float16", "int64", "int32", "uint8", "bool"]
+
+
+@pytest.mark.parametrize("op", TABLE, ids=_ids(TABLE))
+def test_other_dtypes(op: Op):
+    """Integer, bool and half inputs: the result (values and dtype) or the exception class match torch's."""
+    for dtype in OTHER_DTYPES:
+        for k, shapes in enumerate(op.shapes[:2]):
+            arrays = [_as_dtype(a, dtype) for a in _draw(op, shapes, "float64", seed=k)]
+            xs_g, xs_t = tensors(G, arrays), tensors(torch, arrays)
+            try:
+                theirs = op.fn(torch, *xs_t)
+            except Exception as e:  # noqa: BLE001
+                with pytest.raises(Exception) as info:
+                    op.fn(G, *xs_g)
+                assert type(info.value).__name__ == type(e).__name__, \
+                    f"{op.name} {dtype}: raised {type(info.value).__name__}: {info.value}; torch {type(e).__name__}: {e}"
+                continue
+            ours = op.fn(G, *xs_g)
+            assert_same(ours, theirs, what=f"{op.name} on {dtype}")
