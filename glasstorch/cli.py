@@ -45,7 +45,7 @@ def load_split(dataset: str, train: bool, data_dir: str | None):
     try:
         ds = cls(root=data_dir, train=train, download=True)
     except RuntimeError as e:
-        raise UsageError(str(e).splitlines()[0] + " (see --data-dir / $GLASSTORCH_DATA)") from None
+        raise UsageError(f"{e}\n(see --data-dir / $GLASSTORCH_DATA)") from None
     return ds.tensors()
 
 

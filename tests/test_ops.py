@@ -163,7 +163,8 @@ TABLE = [
     _binary("clamp_tensor_max", lambda m, a, b: m.clamp(a, max=b)),
     Op("clamp_tensor_both", lambda m, x, lo, hi: m.clamp(x, lo, hi),
        [((3, 4), (3, 4), (3, 4)), ((3, 4), (4,), (3, 1))], (real, away(0, lo=-1, hi=-0.2), away(0, lo=0.2, hi=1))),
-    Op("lerp", lambda m, a, b: m.lerp(a, b, 0.3), BINARY[:2], grad_fn="AddBackward0"),
+    Op("lerp", lambda m, a, b: m.lerp(a, b, 0.3), BINARY[:2]),
+    Op("lerp_tensor_weight", lambda m, a, b, w: a.lerp(b, w), [((3, 4), (3, 4), (3, 4)), ((3, 1), (4,), (3, 4))]),
     # ---- binary math with Python numbers, both sides -------------------------------------------
     _unary("add_scalar", lambda m, a: a + 2.5),
     _unary("radd_scalar", lambda m, a: 2.5 + a),
@@ -490,3 +491,109 @@ def test_other_dtypes(op: Op):
                 continue
             ours = op.fn(G, *xs_g)
             assert_same(ours, theirs, what=f"{op.name} on {dtype}")
+
+
+# ---- hypothesis: broadcasting shapes for binary ops, dims for reductions ------------------------------
+HYP = settings(max_examples=12, deadline=None, derandomize=True)
+BROADCAST_OPS = [op for op in TABLE if op.name in (
+    "add", "sub_alpha", "mul", "div", "remainder", "pow", "maximum", "minimum", "where", "clamp_tensor_min",
+    "lerp", "lt", "eq_op")]
+broadcast_pairs = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, min_side=1, max_side=3)
+
+
+@pytest.mark.parametrize("op", BROADCAST_OPS, ids=_ids(BROADCAST_OPS))
+@HYP
+@given(shapes=broadcast_pairs, seed=st.integers(0, 2 ** 16), contiguous=st.booleans())
+def test_binary_broadcasting(op: Op, shapes, seed, contiguous):
+    arrays = _draw(op, shapes.input_shapes, "float64", seed)
+    _check_forward_backward(op, arrays, "float64", contiguous=contiguous, seed=seed)
+
+
+@st.composite
+def reduce_args(draw, max_dims=4):
+    """(shape, dim, keepdim): dim an int or a tuple of distinct dims, possibly negative."""
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=max_dims, min_side=1, max_side=4))
+    nd = len(shape)
+    dims = draw(st.lists(st.integers(0, nd - 1), min_size=1, max_size=nd, unique=True))
+    dims = [d - nd if draw(st.booleans()) else d for d in dims]
+    dim = dims[0] if len(dims) == 1 and draw(st.booleans()) else tuple(dims)
+    return shape, dim, draw(st.booleans())
+
+
+MULTI_DIM_REDUCTIONS = {
+    "sum": lambda m, a, dim, k: a.sum(dim, keepdim=k),
+    "mean": lambda m, a, dim, k: m.mean(a, dim, keepdim=k),
+    "amax": lambda m, a, dim, k: a.amax(dim, keepdim=k),
+    "amin": lambda m, a, dim, k: m.amin(a, dim, k),
+    "var": lambda m, a, dim, k: a.var(dim, keepdim=k, correction=0),
+    "std": lambda m, a, dim, k: m.std(a, dim, keepdim=k),
+    "norm": lambda m, a, dim, k: a.norm(dim=dim, keepdim=k),
+    "norm_p1": lambda m, a, dim, k: a.norm(p=1, dim=dim, keepdim=k),
+    "logsumexp": lambda m, a, dim, k: m.logsumexp(a, dim, keepdim=k),
+    "all": lambda m, a, dim, k: (a > -1).all(dim, keepdim=k) if isinstance(dim, int) else (a > -1).all(),
+    "any": lambda m, a, dim, k: m.any(a > 1, dim, k) if isinstance(dim, int) else (a > 1).any(),
+}
+ONE_DIM_REDUCTIONS = {
+    "prod": lambda m, a, dim, k: a.prod(dim, keepdim=k),
+    "max": lambda m, a, dim, k: a.max(dim, keepdim=k),
+    "min": lambda m, a, dim, k: m.min(a, dim, k),
+    "argmax": lambda m, a, dim, k: a.argmax(dim, keepdim=k),
+    "argmin": lambda m, a, dim, k: m.argmin(a, dim=dim, keepdim=k),
+    "cumsum": lambda m, a, dim, k: a.cumsum(dim),
+    "softmax": lambda m, a, dim, k: a.softmax(dim),
+    "log_softmax": lambda m, a, dim, k: m.log_softmax(a, dim),
+}
+
+
+def _reduce_check(fn, shape, dim, keepdim, seed, contiguous=True):
+    arrays = [np.random.default_rng(seed).uniform(0.5, 2.0, shape) * np.where(
+        np.random.default_rng(seed + 1).random(shape) < 0.5, -1, 1)]
+    op = Op("reduction", lambda m, a: fn(m, a, dim, keepdim), [], grad=True)
+    _check_forward_backward(op, arrays, "float64", contiguous=contiguous, seed=seed)
+
+
+@pytest.mark.parametrize("name", sorted(MULTI_DIM_REDUCTIONS))
+@HYP
+@given(args=reduce_args(), seed=st.integers(0, 2 ** 16), contiguous=st.booleans())
+def test_reduction_dims(name, args, seed, contiguous):
+    shape, dim, keepdim = args
+    if name == "var" and isinstance(dim, tuple) and len(dim) == len(shape) and all(s == 1 for s in shape):
+        return  # one element: var with correction is nan in both, but 0/0 warnings are noise
+    _reduce_check(MULTI_DIM_REDUCTIONS[name], shape, dim, keepdim, seed, contiguous)
+
+
+@pytest.mark.parametrize("name", sorted(ONE_DIM_REDUCTIONS))
+@HYP
+@given(args=reduce_args(), seed=st.integers(0, 2 ** 16))
+def test_reduction_one_dim(name, args, seed):
+    shape, dim, keepdim = args
+    dim = dim if isinstance(dim, int) else dim[0]
+    _reduce_check(ONE_DIM_REDUCTIONS[name], shape, dim, keepdim, seed)
+
+
+def test_reduction_return_types():
+    """max/min/sort with a dim return named (values, indices) tuples; without a dim a 0-dim tensor."""
+    x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]])
+    for m in (G, torch):
+        t = m.from_numpy(x.copy())
+        r = t.max(1)
+        assert isinstance(r, tuple) and len(r) == 2
+        assert r.values.tolist() == [5.0, 6.0] and r.indices.tolist() == [1, 2]
+        values, indices = t.min(dim=0, keepdim=True)
+        assert values.tolist() == [[1.0, 2.0, 3.0]] and indices.tolist() == [[0, 1, 0]]
+        assert t.max().dim() == 0 and t.max().item() == 6.0
+        assert type(r).__name__ == "max" and repr(r).startswith("torch.return_types.max(")
+    assert repr(G.from_numpy(x).max(1)) == repr(torch.from_numpy(x).max(1))
+    assert repr(G.from_numpy(x).sort(1)) == repr(torch.from_numpy(x).sort(1))
+
+
+def test_max_gradient_ties_and_prod_with_zeros():
+    """Ties share the gradient of max() evenly; max(dim) sends it to the returned index; prod with zeros."""
+    ties = np.array([[3.0, 1.0, 3.0], [2.0, 2.0, 0.5]])
+    for fn in (lambda m, a: a.max(), lambda m, a: a.amax(1), lambda m, a: a.max(1).values, lambda m, a: a.min(),
+               lambda m, a: m.maximum(a, a.flip(1)), lambda m, a: a.norm(p=math.inf)):
+        op = Op("ties", fn, [])
+        _check_forward_backward(op, [ties], "float64")
+    zeros = np.array([[0.0, 2.0, 3.0], [0.0, 0.0, 4.0], [1.0, 2.0, 3.0]])
+    for fn in (lambda m, a: a.prod(), lambda m, a: a.prod(1), lambda m, a: a.prod(0, keepdim=True)):
+        _check_forward_backward(Op("prod_zeros", fn, []), [zeros], "float64")

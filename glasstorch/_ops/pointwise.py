@@ -761,8 +761,8 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        if _dtype.result_type(x, *(v for v in (min, max) if v is not None)) is _dtype.bool:
-            raise not_implemented("clamp_cpu", x._data.dtype)
+        if min is not None and max is not None and _dtype.result_type(x, min, max) is _dtype.bool:
+            raise not_implemented("clamp_cpu", x._data.dtype)  # (one-sided bool clamps work in PyTorch)
         out = x
         with _no_grad():
             if min is not None:
@@ -930,10 +930,18 @@ def _compare(a, b, fn):
     if not isinstance(a, Tensor):
         a = _as_tensor(a, b)
     ad, bd, _ = prepare(a, b)
+    if type(bd) is int and ad.dtype.kind in "iu":
+        bd = _fit_int(a.device.xp, bd, ad.dtype)
     try:
         return _make(fn(ad, bd), a.device)
     except ValueError:
         raise broadcast_error(a._data.shape, _shape(b)) from None
+
+
+def _fit_int(xp, value: int, np_dtype):
+    """PyTorch casts a Python int to the tensor's integer dtype before comparing (uint8 > -1 is False)."""
+    info = xp.iinfo(np_dtype)
+    return value if info.min <= value <= info.max else wrap_int(value, np_dtype)
 
 
 def eq(a, b):
