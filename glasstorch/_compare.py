@@ -135,8 +135,8 @@ def compare_outputs(expected: str, actual: str, rtol: float = 1e-4, atol: float 
 def _difference(e: Token | None, a: Token | None, exp_lines: list[str], act_lines: list[str],
                 reason: str) -> Difference:
     """Builds the report for one disagreement; a missing side points just past its text's end."""
-    e_line, e_col = (e.line, e.column) if e else (max(len(exp_lines), 1), len(exp_lines[-1]) + 1 if exp_lines else 1)
-    a_line, a_col = (a.line, a.column) if a else (max(len(act_lines), 1), len(act_lines[-1]) + 1 if act_lines else 1)
+    e_line, e_col = (e.line, e.column) if e else _end(exp_lines)
+    a_line, a_col = (a.line, a.column) if a else _end(act_lines)
     return Difference(
         line=e_line,
         column=e_col,
@@ -148,6 +148,11 @@ def _difference(e: Token | None, a: Token | None, exp_lines: list[str], act_line
         actual_column=a_col,
         reason=reason,
     )
+
+
+def _end(lines: list[str]) -> tuple[int, int]:
+    """(line, column) just past the end of a text."""
+    return (len(lines), len(lines[-1]) + 1) if lines else (1, 1)
 
 
 # Runs in the child interpreter: `python -c _GLASSTORCH_BOOT script.py arg...`.

@@ -105,7 +105,8 @@ def _alias_table() -> dict[str, ModuleType]:
     for name, module in list(sys.modules.items()):
         alias = _torch_name(name)
         # Private modules (glasstorch._ops...) stay private; the finder maps them if asked.
-        if alias is not None and module is not None and not any(p.startswith("_") for p in name.split(".")[1:]):
+        private = any(part.startswith("_") for part in name.split(".")[1:])
+        if alias is not None and module is not None and not private:
             table[alias] = module
     return table
 

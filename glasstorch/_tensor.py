@@ -389,8 +389,9 @@ class Tensor:
                 self._grad = _ops.shape.clone(g)  # its own tensor: other leaves may receive `g` too
                 return
             arr = g._data
-            # two leaves (or the caller) may hold the very same array: keep ours private
-            if arr.base is not None or sys.getrefcount(arr) > 3:
+            # keep g's array (no copy) only when nobody else holds g or its array (as PyTorch does
+            # by use_count): another leaf, a hook or the caller could otherwise see .grad change
+            if arr.base is not None or sys.getrefcount(arr) > 3 or sys.getrefcount(g) > 3:
                 arr = arr.copy()
             if arr.dtype != self._data.dtype:
                 arr = arr.astype(self._data.dtype)

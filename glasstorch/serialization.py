@@ -446,6 +446,13 @@ def _op(opcode: bytes, *args):
     return register
 
 
+class _CallbackError(Exception):
+    """Carries an error raised by a stand-in or persistent_load out of the opcode loop."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+
 class _Unpickler:
     """Interprets pickle opcodes over a bytes buffer, building only data and allowlisted stand-ins.
 
@@ -476,6 +483,8 @@ class _Unpickler:
                     return self.stack.pop()
                 handler, args = _OPS[code]
                 handler(self, *args)
+            except _CallbackError as e:
+                raise e.error from None  # a rebuild function's or map_location's own error, unchanged
             except (IndexError, KeyError, TypeError, ValueError, struct.error) as e:
                 # stack underflow, unknown memo index, unhashable key...: a damaged stream
                 raise pickle.UnpicklingError(
@@ -507,6 +516,14 @@ class _Unpickler:
         items = self.stack
         self.stack = self.metastack.pop()
         return items
+
+    @staticmethod
+    def call(fn: Callable, *args):
+        """Run a stand-in or persistent_load, keeping its errors apart from those of a damaged stream."""
+        try:
+            return fn(*args)
+        except Exception as e:
+            raise _CallbackError(e) from e
 
     def target(self, kind: type):
         """The container on top of the stack that APPEND/SETITEM/ADDITEMS add to."""
@@ -682,7 +699,7 @@ class _Unpickler:
             raise pickle.UnpicklingError(f"Weights only load failed: REDUCE of a non-allowlisted callable {func!r}")
         if type(args) is not tuple:
             raise pickle.UnpicklingError(f"REDUCE arguments must be a tuple, got {type(args).__name__}")
-        self.stack[-1] = func(*args)
+        self.stack[-1] = self.call(func, *args)
 
     @_op(pickle.BUILD)
     def _build(self):
@@ -702,7 +719,7 @@ class _Unpickler:
         pid = self.stack.pop()
         if self.persistent_load is None or type(pid) is not tuple or not pid or pid[0] not in ("storage", b"storage"):
             raise pickle.UnpicklingError(f"Weights only load failed: only storages may be persistent ids, got {pid!r}")
-        self.push(self.persistent_load(pid))
+        self.push(self.call(self.persistent_load, pid))
 
 
 def _find_global(module: str, name: str):
@@ -764,12 +781,15 @@ class _Placer:
 
     @staticmethod
     def _from_callable(result) -> _Storage:
-        from ._device import device_of_array
+        """The storage a map_location callable returned: a NumPy array (cpu) or a CuPy one (cuda)."""
+        from .backends import cuda
 
         if isinstance(result, np.ndarray):
             return _Storage(result, CPU)
-        dev = device_of_array(result)
-        return _Storage(dev.backend.to_numpy(result), dev)
+        if cuda.is_array(result):
+            return _Storage(cuda.to_numpy(result), device("cuda", result.device.id))
+        raise TypeError(f"map_location callable must return the storage array it was given or None, "
+                        f"got {type(result).__name__}")
 
     @staticmethod
     def _device(where) -> device:

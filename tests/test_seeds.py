@@ -111,7 +111,8 @@ EXPECTED_LINES = {
     "s003_01_training_step_numpy": ["Old loss:  0.8963", "New loss:  0.7258", "Improved:  19.0%"],
     # The text says 0.7258 (its NumPy version rounds z1); float32 PyTorch gives 0.721839.
     "s003_02_training_step_pytorch": ["Loss: 0.8963 -> 0.7218"],
-    "s003_04_training_loop_pytorch": ["Step 0    loss=0.896250", "Step 1    loss=0.721839"],
+    "s003_04_training_loop_pytorch": ["Step 0    loss=0.896250  pred=[0.1, -0.1, -0.05, -0.25]",
+                                      "Step 1    loss=0.721839  pred=[0.129, 0.027, -0.049, -0.085]"],
     "s004_11_verify_gradients": ["True", "True", "True", "True"],
 }
 

@@ -138,15 +138,27 @@ def test_torch_loads_glasstorch_checkpoint(tmp_path):
     assert got["meta"] == [1, 2.0, "s", None, True, (torch.int32, torch.device("cpu"), torch.Size([2]))]
 
 
-def test_torch_module_loads_glasstorch_state_dict(tmp_path):
-    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
-    ours = OrderedDict((k, glasstorch.from_numpy(sample("float32", tuple(v.shape), seed=i)))
-                       for i, (k, v) in enumerate(net.state_dict().items()))
-    path = tmp_path / "sd.pt"
-    glasstorch.save(ours, path)
-    net.load_state_dict(torch.load(path, weights_only=True))
-    for k, v in net.state_dict().items():
-        assert_same(ours[k], v)
+def test_module_state_dicts_move_between_glasstorch_and_torch(tmp_path):
+    glasstorch.manual_seed(0)
+    ours = glasstorch.nn.Sequential(glasstorch.nn.Linear(3, 4), glasstorch.nn.ReLU(), glasstorch.nn.Linear(4, 2))
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    glasstorch.save({"model": ours.state_dict(), "params": list(ours.parameters())}, tmp_path / "g.pt")
+    got = torch.load(tmp_path / "g.pt", weights_only=True)
+    assert got["model"]._metadata == ours.state_dict()._metadata
+    theirs.load_state_dict(got["model"])
+    assert all(type(p) is torch.nn.Parameter and p.requires_grad for p in got["params"])
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    np.testing.assert_array_equal(ours(glasstorch.from_numpy(x)).detach().numpy(),
+                                  theirs(torch.from_numpy(x)).detach().numpy())
+
+    torch.manual_seed(1)
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    torch.save({"model": theirs.state_dict(), "params": list(theirs.parameters())}, tmp_path / "t.pt")
+    back = glasstorch.load(tmp_path / "t.pt")
+    ours.load_state_dict(back["model"])
+    assert all(type(p) is glasstorch.nn.Parameter and p.requires_grad for p in back["params"])
+    np.testing.assert_array_equal(ours(glasstorch.from_numpy(x)).detach().numpy(),
+                                  theirs(torch.from_numpy(x)).detach().numpy())
 
 
 # ================================================================================================
@@ -233,6 +245,8 @@ def test_map_location(tmp_path):
     assert seen == ["cpu"]
     with pytest.raises(TypeError, match="map_location"):
         glasstorch.load(path, map_location=3)
+    with pytest.raises(TypeError, match="must return the storage array"):
+        glasstorch.load(path, map_location=lambda storage, location: "cpu")
 
 
 @pytest.mark.skipif(glasstorch.cuda.is_available(), reason="checks the error raised without a GPU")
@@ -279,8 +293,8 @@ def malicious_pickles(marker) -> dict[str, bytes]:
         "eval": b"\x80\x02cbuiltins\neval\nX\x1a\x00\x00\x00__import__('os').getcwd()\x85R.",
         # REDUCE through an allowed global that is not a function: a dtype
         "reduce_dtype": b"\x80\x02ctorch\nfloat32\n)R.",
-        # INST names and calls a class in one opcode
-        "inst": b"(S'" + m + b"'\nS'w'\nibuiltins\nopen\n.",
+        # INST names and calls a callable in one opcode
+        "inst": b"(X" + struct.pack("<I", len(m)) + m + b"X\x01\x00\x00\x00wibuiltins\nopen\n.",
         # BUILD on something other than an OrderedDict (could set attributes on anything)
         "build_on_dtype": b"\x80\x02ctorch\nfloat32\n}X\x02\x00\x00\x00npX\x01\x00\x00\x00xsb.",
         "persistent_id": b"\x80\x02X\x04\x00\x00\x00evilQ.",
@@ -295,16 +309,21 @@ def test_malicious_checkpoint_is_refused_without_running(tmp_path, kind):
     path.write_bytes(zip_checkpoint(payload))
     with pytest.raises(pickle.UnpicklingError, match="Weights only load failed") as info:
         glasstorch.load(path, weights_only=False)
-    if kind in ("builtins.open", "os.system", "eval"):
-        assert kind.split(".")[-1] in str(info.value)
+    expected = {"builtins.open": "GLOBAL io.open", "os.system": f"GLOBAL {os.system.__module__}.system",
+                "eval": "GLOBAL builtins.eval",
+                "stack_global": "GLOBAL io.open", "inst": "opcode INST", "reduce_dtype": "callable torch.float32",
+                "build_on_dtype": "BUILD", "persistent_id": "persistent ids"}
+    assert expected[kind] in str(info.value)
     assert not marker.exists()
     assert glasstorch.float32.np == np.float32  # the BUILD attempt did not touch the real dtype
 
 
-def test_malicious_payload_would_run_under_plain_pickle(tmp_path):
-    """The payload above is live: plain pickle creates the marker, so the test above is meaningful."""
+@pytest.mark.parametrize("kind", ["builtins.open", "inst"])
+def test_malicious_payload_would_run_under_plain_pickle(tmp_path, kind):
+    """The payloads above are live: plain pickle creates the marker, so the test above is meaningful."""
     marker = tmp_path / "marker"
-    pickle.loads(malicious_pickles(marker)["builtins.open"])["x"].close()
+    opened = pickle.loads(malicious_pickles(marker)[kind])
+    (opened["x"] if kind == "builtins.open" else opened).close()
     assert marker.exists()
 
 

@@ -1,7 +1,6 @@
 """Reductions (sum, mean, max, var, norm, ...), scans, softmax and sorting."""
 from __future__ import annotations
 
-import builtins
 import math
 
 from .. import _dtype
@@ -346,9 +345,10 @@ class VarBackward0(_ReduceBackward):
 
     def backward(self, g):
         (x,) = self.saved_tensors
-        n = builtins.max(_count(self.in_shape, self.dims) - self.correction, 0)
+        dof = _count(self.in_shape, self.dims) - self.correction
         centered = x - mean(x, self.dims, keepdim=True)
-        return (self.expand(g) * centered * (2.0 / n),)
+        # like PyTorch, no clamp at 0 degrees of freedom here (the forward clamps): 0 gives inf (and nan)
+        return (self.expand(g) * centered * (2.0 / dof if dof else math.inf),)
 
 
 class StdBackward0(VarBackward0):
@@ -417,6 +417,8 @@ class LinalgVectorNormBackward0(_ReduceBackward):
 
 def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     if p == "fro" or p is None:
+        if isinstance(dim, (tuple, list)) and len(dim) > 2:  # Frobenius is a matrix norm: at most 2 dims
+            raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dim))}")
         p = 2
     if isinstance(p, str):
         raise RuntimeError(f"norm(): p={p!r} is not supported; use 'fro' or a number")

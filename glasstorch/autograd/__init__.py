@@ -92,11 +92,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     if materialize_grads and allow_unused is False:
         raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: "
                          "allow_unused=False.")
+    grads = _root_grads(outputs, _as_tuple(grad_outputs), create_graph)
+    roots = _roots(outputs)
     for t in inputs:
         if not t._requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    grads = _root_grads(outputs, _as_tuple(grad_outputs), create_graph)
-    roots = _roots(outputs)
     if retain_graph is None:
         retain_graph = create_graph
     nodes = [edge(t) for t in inputs]

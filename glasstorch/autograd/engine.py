@@ -96,6 +96,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
                 deps[nxt] = left
                 if left == 0:
                     ready.append(nxt)
+            in_grads = gi = None  # drop our references: a leaf steals a gradient only nobody else holds
     finally:
         _GradMode.enabled = prev_mode
 

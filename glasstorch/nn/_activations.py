@@ -174,7 +174,8 @@ class _SlopeBackward(Node):
     """Backward of a piecewise-linear f: g * f'(x), where f' is a constant on each piece.
 
     f' does not depend on x except through the piece, so `g * slopes` is differentiable as it is
-    (its derivative with respect to x is zero almost everywhere).
+    (its derivative with respect to x is zero almost everywhere). A boolean `slopes` is a mask:
+    the gradient passes where it is true and is +0 elsewhere (never -0, as g * 0 would give).
     """
 
     def __init__(self, x: Tensor, slopes_fn):
@@ -184,9 +185,12 @@ class _SlopeBackward(Node):
     def backward(self, g):
         (x,) = self.saved_tensors
         slopes = self.slopes_fn(x._data)
+        masked = slopes.dtype == bool
         if _GradMode.enabled:
-            return (g * _make(slopes, x.device),)
-        return (_make(g._data * slopes, g.device),)
+            s = _make(slopes, x.device)
+            return (P.where(s, g, 0.0) if masked else g * s,)
+        gd = g._data
+        return (_make(x.device.xp.where(slopes, gd, gd.dtype.type(0)) if masked else gd * slopes, g.device),)
 
 
 class LeakyReluBackward0(_SlopeBackward):
@@ -221,4 +225,4 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     xp = x.device.xp
     d = x._data
     return _piecewise(x, xp.clip(d, min_val, max_val).astype(d.dtype, copy=False), HardtanhBackward0,
-                      lambda a: ((a > min_val) & (a < max_val)).astype(a.dtype))
+                      lambda a: (a > min_val) & (a < max_val))
