@@ -11,6 +11,7 @@ import warnings
 from typing import Any
 
 from . import _dtype
+from .backends import cpu as _cpu
 from ._device import CPU, device as _device_cls
 from .autograd.graph import _GradMode, _Handle, grad_accumulator
 
@@ -42,6 +43,8 @@ class Size(tuple):
 
 def _make(data, device=CPU) -> "Tensor":
     """A new tensor around a backend array: the fast path every op uses."""
+    if type(data) in _cpu.SCALAR_TYPES:  # NumPy ops on 0-d arrays return scalars; keep an array
+        data = _cpu.xp.asarray(data)
     t = _new(Tensor)
     t._data = data
     t.device = device
@@ -96,6 +99,8 @@ class Tensor:
     def size(self, dim: int | None = None):
         if dim is None:
             return Size(self._data.shape)
+        if self._data.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         return self._data.shape[_ops.shape.wrap_dim(dim, self._data.ndim)]
 
     def dim(self) -> int:
@@ -259,6 +264,8 @@ class Tensor:
         return self.item()
 
     def __float__(self) -> float:
+        if self._requires_grad:
+            warnings.warn(_SCALAR_OF_GRAD, UserWarning, stacklevel=2)
         return float(self._scalar())
 
     def __int__(self) -> int:
@@ -270,6 +277,8 @@ class Tensor:
         return int(self.item())
 
     def __complex__(self) -> complex:
+        if self._requires_grad:
+            warnings.warn(_SCALAR_OF_GRAD, UserWarning, stacklevel=2)
         return complex(self._scalar())
 
     def __format__(self, spec: str) -> str:
@@ -635,6 +644,8 @@ class Tensor:
     def exponential_(self, lambd=1.0, *, generator=None): return _ops.creation.exponential_(self, lambd, generator)
 
 
+_SCALAR_OF_GRAD = ("Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+                   "Consider using tensor.detach() first.")
 _NON_LEAF_GRAD = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
     "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "

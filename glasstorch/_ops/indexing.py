@@ -9,14 +9,42 @@ from ._util import Node, Tensor, _GradMode, _make, fill_value, record, sum_to, w
 
 
 # ---- index conversion ----------------------------------------------------------------------------
-def _is_advanced(i) -> bool:
-    return isinstance(i, (Tensor, list)) or (hasattr(i, "dtype") and hasattr(i, "shape"))
+def _has_index_parts(index: list) -> bool:
+    for i in index:
+        if i is None or i is Ellipsis or isinstance(i, (list, tuple, slice, Tensor)):
+            return True
+    return False
+
+
+def _last_view_op(idx) -> str | None:
+    """The view op PyTorch's indexing applies last for the basic part of `idx` (None: no view op).
+
+    PyTorch turns x[1, 2:4, None] into select, slice, unsqueeze, and names the result's grad_fn
+    after the last; a bare `:` and `...` apply nothing.
+    """
+    last = None
+    for i in idx:
+        if i is None:
+            last = "unsqueeze"
+        elif type(i) is slice:
+            if i != _FULL:
+                last = "slice"
+        elif type(i) is int:
+            last = "select"
+    return last
+
+
+_FULL = slice(None)
 
 
 def to_array_index(index, x: Tensor):
     """A backend index from a Python/Tensor index. Returns (index, advanced?)."""
     if not isinstance(index, tuple):
-        index = (index,)
+        # PyTorch (like old NumPy) reads a short list holding sequences, slices, None or ... as a tuple
+        if type(index) is list and len(index) < 32 and _has_index_parts(index):
+            index = tuple(index)
+        else:
+            index = (index,)
     xp = x.device.xp
     out = []
     advanced = False
@@ -39,11 +67,12 @@ def to_array_index(index, x: Tensor):
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             out.append(arr)
             advanced = True
+        elif type(i) is bool:  # x[True] adds a dim of size 1 (x[False] one of size 0), as advanced indexing
+            out.append(i)
+            advanced = True
         elif i is None or i is Ellipsis or isinstance(i, (int, slice)):
             if isinstance(i, slice) and i.step is not None and i.step <= 0:
                 raise ValueError("step must be greater than zero")
-            out.append(i)
-        elif isinstance(i, bool):
             out.append(i)
         elif hasattr(i, "__index__"):
             out.append(i.__index__())
@@ -76,6 +105,17 @@ class SelectBackward0(SliceBackward0):
     pass
 
 
+class UnsqueezeBackward0(SliceBackward0):
+    pass
+
+
+class AliasBackward0(SliceBackward0):
+    pass
+
+
+_VIEW_NODES = {"select": SelectBackward0, "slice": SliceBackward0, "unsqueeze": UnsqueezeBackward0, None: AliasBackward0}
+
+
 def getitem(x: Tensor, index) -> Tensor:
     idx, advanced = to_array_index(index, x)
     d = x._data
@@ -83,40 +123,15 @@ def getitem(x: Tensor, index) -> Tensor:
         data = d[idx]
     except IndexError as e:
         raise IndexError(str(e).replace("axis", "dimension")) from None
-    if advanced:
-        out = _make(data, x.device)
-    else:
-        out = _make(data, x.device)
+    out = _make(data, x.device)
+    if not advanced:
+        if type(data) is not type(d):  # all ints: NumPy returns a scalar; `...` makes it a 0-dim view
+            out._data = d[idx + (Ellipsis,)]
         out._vc = x._vc  # basic indexing gives a view
-    if data.ndim == 0 and not advanced and type(data) is not type(d):
-        out._data = x.device.xp.asarray(data)
     if _GradMode.enabled and x._requires_grad:
-        if advanced:
-            node = IndexBackward0(x, idx)
-        elif len(idx) == 1 and isinstance(idx[0], int):
-            node = SelectBackward0(x, idx)
-        else:
-            node = SliceBackward0(x, idx)
-        record(out, node)
+        node = IndexBackward0 if advanced else _VIEW_NODES[_last_view_op(idx)]
+        record(out, node(x, idx))
     return out
-
-
-class _IntoZerosBackward(Node):
-    """Backward of writing g into zeros at `index`: read the gradient back at `index`."""
-
-    def __init__(self, g, index):
-        super().__init__((g,), ())
-        self.index = index
-
-    def backward(self, gg):
-        out = _make(gg._data[self.index], gg.device)
-        if _GradMode.enabled and gg._requires_grad:
-            record(out, IndexBackward0(gg, self.index))
-        return (out,)
-
-
-class IndexPutBackward0(_IntoZerosBackward):
-    pass
 
 
 def index_into_zeros(g: Tensor, index, shape) -> Tensor:
@@ -126,7 +141,7 @@ def index_into_zeros(g: Tensor, index, shape) -> Tensor:
     g.device.backend.scatter_add(data, index, g._data)
     out = _make(data, g.device)
     if _GradMode.enabled and g._requires_grad:
-        record(out, IndexPutBackward0(g, index))
+        record(out, IndexPutBackward0(None, index, g))
     return out
 
 
@@ -137,7 +152,7 @@ def slice_into_zeros(g: Tensor, index, shape) -> Tensor:
     data[index] = g._data
     out = _make(data, g.device)
     if _GradMode.enabled and g._requires_grad:
-        record(out, IndexPutBackward0(g, index))
+        record(out, IndexPutBackward0(None, index, g))
     return out
 
 
@@ -149,6 +164,9 @@ class CopySlices(Node):
         super().__init__((x, v), ())
         self.index = index
         self.v_shape = v._data.shape if isinstance(v, Tensor) else ()
+
+    def _release_extra(self):
+        self.index = None
 
     def backward(self, g):
         n = self.next_functions
@@ -162,14 +180,25 @@ class CopySlices(Node):
         return gx, gv
 
 
+class IndexPutBackward0(CopySlices):
+    """x[advanced index] = v (and the gradient of advanced indexing, v written into zeros)."""
+
+
+def _setitem_node(idx, advanced: bool, value):
+    """PyTorch's grad_fn for x[idx] = value: CopySlices when the write goes through a view."""
+    if _last_view_op(idx) is not None:
+        return CopySlices
+    return IndexPutBackward0 if advanced else None  # None: the whole tensor, a plain copy_/fill_
+
+
 def index_put(x: Tensor, index, value) -> Tensor:
     """The out-of-place form of `x[index] = value` (what in-place setitem records)."""
-    idx, _ = to_array_index(index, x)
+    idx, advanced = to_array_index(index, x)
     data = x._data.copy()
     _assign(data, idx, value, x)
     out = _make(data, x.device)
     if _GradMode.enabled and (x._requires_grad or getattr(value, "_requires_grad", False)):
-        record(out, CopySlices(x, idx, value))
+        record(out, (_setitem_node(idx, advanced, value) or CopySlices)(x, idx, value))
     return out
 
 
@@ -191,12 +220,24 @@ def _assign(data, idx, value, x: Tensor):
 
 
 def setitem(x: Tensor, index, value) -> None:
-    from . import inplace
+    """x[index] = value, in place; with autograd, recorded as index_put (or copy_/fill_ of all of x)."""
+    if _GradMode.enabled and (x._requires_grad or getattr(value, "_requires_grad", False)):
+        from . import inplace
 
-    if isinstance(value, Tensor) or (_GradMode.enabled and x._requires_grad):
-        if _GradMode.enabled and (x._requires_grad or getattr(value, "_requires_grad", False)):
-            inplace.apply(x, index_put, index, value)
+        idx, advanced = to_array_index(index, x)
+        node = _setitem_node(idx, advanced, value)
+        if node is None:  # x[...] = v writes all of x: PyTorch does it with copy_ / fill_
+            if isinstance(value, Tensor):
+                inplace.copy_(x, value)
+            else:
+                from .creation import scalar_like
+
+                inplace.fill_(x, scalar_like(value, x))
             return
+        if node is CopySlices and x.grad_fn is None and x._requires_grad:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+        inplace.apply(x, index_put, idx, value)
+        return
     idx, _ = to_array_index(index, x)
     _assign(x._data, idx, value, x)
     x._vc[0] += 1

@@ -8,6 +8,9 @@ import numpy as np
 name = "cpu"
 xp = np
 ndarray = np.ndarray
+# what NumPy returns instead of a 0-d array from ufuncs and reductions
+SCALAR_TYPES = frozenset({np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64, np.uint8,
+                          np.bool_})
 
 _erf = np.frompyfunc(math.erf, 1, 1)
 
