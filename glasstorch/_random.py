@@ -40,7 +40,7 @@ class Generator:
 
     def get_state(self):
         """The generator's state as a uint8 tensor (restore it with set_state)."""
-        from ._tensor import tensor
+        from ._ops.creation import tensor
 
         state = repr(self.rng.bit_generator.state).encode()
         return tensor(list(state), dtype=_uint8())

@@ -880,7 +880,7 @@ def test_detect_anomaly_names_the_node_and_shows_the_forward_line():
         assert any("Anomaly Detection has been enabled" in s for s in messages)
         trace = [s for s in messages if s.startswith("Error detected in DivBackward0")]
         assert trace and "y = x / x  # THE FORWARD LINE" in trace[0]
-        assert not m.autograd.is_anomaly_enabled()
+        assert not m.is_anomaly_enabled()
 
 
 def test_set_detect_anomaly_and_0th_output():

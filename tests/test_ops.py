@@ -760,3 +760,8 @@ def test_setitem_errors():
     assert_same_error(lambda m, a: a.__getitem__(m.tensor([0.0])), [x])
     assert_same_error(lambda m, a: a.__getitem__(slice(None, None, -1)), [x])
     assert_same_error(lambda m, a: a.__getitem__(m.tensor([True, False])), [x])
+    assert_same_error(lambda m, a: a.__setitem__((1, 9), 0.0), [x])
+    assert_same_error(lambda m, a: a.__setitem__((1, 1, 1), 0.0), [x])
+    assert_same_error(lambda m, a: a.__getitem__((..., m.tensor([True, False, True]))), [x])
+    assert_same_error(lambda m, a: a.__getitem__((1, m.tensor([True, False, True]))), [x])
+    assert_same_error(lambda m, a: a.__setitem__(m.ones(4, 3, dtype=m.bool), 1.0), [x])

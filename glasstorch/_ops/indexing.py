@@ -122,7 +122,7 @@ def getitem(x: Tensor, index) -> Tensor:
     try:
         data = d[idx]
     except IndexError as e:
-        raise IndexError(str(e).replace("axis", "dimension")) from None
+        raise _index_error(e, d.shape, idx) from None
     out = _make(data, x.device)
     if not advanced:
         if type(data) is not type(d):  # all ints: NumPy returns a scalar; `...` makes it a 0-dim view
@@ -202,12 +202,65 @@ def index_put(x: Tensor, index, value) -> Tensor:
     return out
 
 
+def _index_error(e: IndexError, shape, idx) -> IndexError:
+    """NumPy's indexing error in PyTorch's words."""
+    msg = str(e)
+    if msg.startswith("too many indices"):
+        return IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    if msg.startswith("boolean index did not match"):
+        return _mask_error(shape, idx) or IndexError(msg)
+    return IndexError(msg.replace("axis", "dimension"))
+
+
+def _is_mask(i) -> bool:
+    return hasattr(i, "dtype") and i.dtype.kind == "b"
+
+
+def _mask_error(shape, idx):
+    """PyTorch's message for the first boolean mask that does not fit the tensor.
+
+    PyTorch applies the basic indices (ints, slices, None) first and reports the mask against
+    that view's shape, so the view's shape is worked out here the same way.
+    """
+    import numpy as np
+
+    basic = []
+    for i in idx:
+        if _is_mask(i):
+            basic += [slice(None)] * i.ndim
+        elif hasattr(i, "dtype") or type(i) is bool:
+            basic.append(slice(None) if hasattr(i, "dtype") else None)
+        else:
+            basic.append(i)
+    try:
+        view = np.broadcast_to(np.empty(()), shape)[tuple(basic)].shape
+    except IndexError:
+        return None
+    kept = {None: 1, Ellipsis: 0}
+    used = sum(i.ndim if _is_mask(i) else kept.get(i, 0 if type(i) is int else 1) for i in idx if i is not Ellipsis)
+    dim = 0
+    for i in idx:
+        if i is Ellipsis:
+            dim += len(view) - used
+        elif _is_mask(i):
+            for k, size in enumerate(i.shape):
+                if view[dim + k] != size:
+                    return IndexError(f"The shape of the mask {list(i.shape)} at index {k} does not match the shape "
+                                      f"of the indexed tensor {list(view)} at index {dim + k}")
+            dim += i.ndim
+        elif type(i) is not int:
+            dim += 1
+    return None
+
+
 def _assign(data, idx, value, x: Tensor):
     v = value._data if isinstance(value, Tensor) else value
     if isinstance(value, Tensor) and value.device != x.device:
         raise RuntimeError(f"expected device {x.device} but got device {value.device}")
     try:
         data[idx] = v
+    except IndexError as e:
+        raise _index_error(e, data.shape, idx) from None
     except ValueError as e:
         msg = str(e)
         if "read-only" in msg:

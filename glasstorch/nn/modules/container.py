@@ -272,13 +272,17 @@ class ModuleDict(Module):
             self[pair[0]] = pair[1]
 
 
-def _param_line(key, value) -> str:
-    """'(key): Parameter containing: [torch.float32 of size 3x4]' for ParameterList/Dict reprs."""
+def _param_line(key, value, type_name: bool = False) -> str:
+    """'(key): Parameter containing: [torch.float32 of size 3x4]' for ParameterList/Dict reprs.
+
+    ParameterDict names the tensor type (torch.FloatTensor) where ParameterList names the dtype.
+    """
     if isinstance(value, Tensor):
         size = "x".join(str(s) for s in value.shape)
         device = f" ({value.device})" if value.device.type == "cuda" else ""
         kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
-        return f"  ({key}): {kind} containing: [{value.dtype} of size {size}{device}]"
+        what = value.type() if type_name else value.dtype
+        return f"  ({key}): {kind} containing: [{what} of size {size}{device}]"
     return f"  ({key}): Object of type: {type(value).__name__}"
 
 
@@ -396,7 +400,7 @@ class ParameterDict(Module):
             self[pair[0]] = pair[1]
 
     def extra_repr(self) -> str:
-        return "\n".join(_param_line(k, p) for k, p in self.items())
+        return "\n".join(_param_line(k, p, type_name=True) for k, p in self.items())
 
     def __call__(self, input):
         raise RuntimeError("ParameterDict should not be called.")
