@@ -8,12 +8,11 @@ from __future__ import annotations
 import builtins
 import sys
 import warnings
-from typing import Any
 
 from . import _dtype
 from .backends import cpu as _cpu
-from ._device import CPU, device as _device_cls
-from .autograd.graph import _GradMode, _Handle, grad_accumulator
+from ._device import CPU
+from .autograd.graph import _GradMode, _Handle
 
 _new = object.__new__
 
@@ -160,6 +159,8 @@ class Tensor:
 
     @grad.setter
     def grad(self, value: "Tensor | None") -> None:
+        if value is not None:
+            _check_grad_assignment(self, value)
         self._grad = value
 
     @property
@@ -642,6 +643,26 @@ class Tensor:
     def bernoulli_(self, p=0.5, *, generator=None): return _ops.creation.bernoulli_(self, p, generator)
     def random_(self, *args, generator=None): return _ops.creation.random_(self, *args, generator=generator)
     def exponential_(self, lambd=1.0, *, generator=None): return _ops.creation.exponential_(self, lambd, generator)
+
+
+_CPP_TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int", "int32": "int",
+             "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+
+
+def _check_grad_assignment(t: Tensor, g) -> None:
+    """`t.grad = g` only for a tensor of t's shape and dtype (PyTorch's checks and messages)."""
+    if not isinstance(g, Tensor):
+        raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(g).__name__}")
+    if g._data.shape != t._data.shape:
+        raise RuntimeError(f"attempting to assign a gradient of size '{list(g.shape)}' to a tensor of size "
+                           f"'{list(t.shape)}'. Please ensure that the gradient and the tensor are the same size")
+    if g._data.dtype != t._data.dtype:
+        raise RuntimeError(
+            f"attempting to assign a gradient with dtype '{_CPP_TYPE[g.dtype.name]}' to a tensor with grad_dtype "
+            f"'{t._type_name().rsplit('.', 1)[1][:-len('Tensor')]}'. The gradient must match the tensor's grad_dtype (defaults to the tensor's "
+            "dtype). You can set the tensor's grad_dtype attribute with a specific dtype, or None to allow any "
+            "dtype. Set grad_dtype with caution. Diverging the dtypes of a tensor and its gradient may break "
+            "downstream systems that assume they match.")
 
 
 _SCALAR_OF_GRAD = ("Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"

@@ -130,6 +130,8 @@ def cmd_train(args) -> int:
         opt.load_state_dict(state["optimizer"])
         shuffle.set_state(state["shuffle_rng"])
         history, start_epoch = state["history"], state["epoch"]
+        if start_epoch >= config["epochs"]:  # checked before config.json is rewritten with the new --epochs
+            raise UsageError(f"nothing to train: the run in {out} already has {start_epoch} epochs (raise --epochs)")
     _atomic_write(os.path.join(out, "config.json"), lambda f: json.dump(config, f, indent=2))
 
     loader = DataLoader(TensorDataset(Xtr.to(dev), ytr.to(dev)), batch_size=config["batch_size"], shuffle=True,
@@ -160,8 +162,6 @@ def cmd_train(args) -> int:
               f"train acc {100 * row['train_acc']:.2f}%  test acc {100 * test_acc:.2f}%  "
               f"{seconds:.1f}s  {row['samples_per_s']:,.0f} samples/s", flush=True)
         _save_run(out, model, opt, shuffle, history, epoch + 1)
-    if not history:
-        raise UsageError(f"nothing to train: the run in {out} already has {start_epoch} epochs (raise --epochs)")
     save_file(model.state_dict(), os.path.join(out, "model.safetensors"))
     _plot(out, history)
     print(f"saved {out}/model.safetensors, metrics.csv, metrics.json, curves.png, config.json")
@@ -289,7 +289,7 @@ def cmd_run(args) -> int:
 
     if not os.path.isfile(args.script):
         raise UsageError(f"script not found: {args.script}")
-    run_script(args.script, [args.script] + args.args)
+    run_script(args.script, args.args)  # run_script puts the script's path in sys.argv[0] itself
     return 0
 
 
@@ -306,7 +306,7 @@ def cmd_compare(args) -> int:
         has_torch = False
     if not has_torch:
         raise UsageError("compare needs PyTorch installed to run the reference (pip install torch)")
-    argv = [args.script] + args.args
+    argv = args.args  # run_and_capture runs `python script *argv`: the script is not repeated
     rc_t, out_t, err_t = run_and_capture(args.script, argv, use_glasstorch=False, timeout=args.timeout)
     rc_g, out_g, err_g = run_and_capture(args.script, argv, use_glasstorch=True, timeout=args.timeout)
     if rc_t != 0:
@@ -325,9 +325,17 @@ def cmd_compare(args) -> int:
 
 
 # ---- entry point ---------------------------------------------------------------------------------------
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse, with every usage error ending in the same `glasstorch: error: ...` line (a
+    subcommand's parser would otherwise say `glasstorch train: error: ...`)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"glasstorch: error: {message}\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="glasstorch", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _ArgumentParser(prog="glasstorch", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     t = sub.add_parser("train", help="train the MLP on MNIST or Fashion-MNIST")
     t.add_argument("--dataset", choices=DATASETS, default="mnist")

@@ -280,6 +280,9 @@ TABLE = [
     Op("movedim", lambda m, a: m.movedim(a, 0, 2), R3, grad_fn="PermuteBackward0"),
     Op("gather", lambda m, a: a.gather(1, m.tensor([[0, 2], [1, 1], [3, 0]])), ONE),
     Op("gather_dim0", lambda m, a: m.gather(a, 0, m.tensor([[2, 0, 1, 2]])), ONE),
+    Op("gather_int32", lambda m, a: a.gather(-1, m.tensor([[1], [0], [1]], dtype=m.int32)), ONE),
+    Op("scatter_add", lambda m, a, b: a.scatter_add(1, m.tensor([[0, 0, 2], [1, 3, 1], [2, 2, 2]]), b),
+       [((3, 4), (3, 3))]),
     Op("index_select", lambda m, a: a.index_select(1, m.tensor([2, 0, 0])), R),
     Op("index_select_dim0", lambda m, a: m.index_select(a, 0, m.tensor([2, 2, 1])), ONE),
     Op("masked_fill", lambda m, a: a.masked_fill(a > 0, 0.5), UNARY, AWAY0),
@@ -765,3 +768,641 @@ def test_setitem_errors():
     assert_same_error(lambda m, a: a.__getitem__((..., m.tensor([True, False, True]))), [x])
     assert_same_error(lambda m, a: a.__getitem__((1, m.tensor([True, False, True]))), [x])
     assert_same_error(lambda m, a: a.__setitem__(m.ones(4, 3, dtype=m.bool), 1.0), [x])
+    assert_same_error(lambda m, a: a.__getitem__((m.tensor([0, 1]), m.tensor([True, False, True]))), [x])
+    assert_same_error(lambda m, a: a.__getitem__((None, ..., m.tensor([True, False, True]))), [x])
+
+
+# ---- type promotion ---------------------------------------------------------------------------------
+PROMO_DTYPES = ["float32", "float64", "float16", "int64", "int32", "uint8", "bool"]
+PROMO_OPS = {
+    "add": lambda m, a, b: a + b,
+    "sub": lambda m, a, b: m.sub(a, b),
+    "mul": lambda m, a, b: a * b,
+    "div": lambda m, a, b: a / b,
+    "floor_divide": lambda m, a, b: a // b,
+    "remainder": lambda m, a, b: a % b,
+    "pow": lambda m, a, b: a ** b,
+    "maximum": lambda m, a, b: m.maximum(a, b),
+    "minimum": lambda m, a, b: m.minimum(a, b),
+    "where": lambda m, a, b: m.where(m.ones((), dtype=m.bool), a, b),
+    "eq": lambda m, a, b: a == b,
+    "lt": lambda m, a, b: m.lt(a, b),
+    "cat": lambda m, a, b: m.cat([a.reshape(-1), b.reshape(-1)]),
+    "stack": lambda m, a, b: m.stack([a, b.expand_as(a)]),
+    "clamp": lambda m, a, b: m.clamp(a, min=b),
+    "add_alpha": lambda m, a, b: m.add(a, b, alpha=2),
+}
+PYTHON_SCALARS = [3, 2.5, True, -1]
+SCALAR_OPS = {
+    "add": lambda m, a, s: a + s, "radd": lambda m, a, s: s + a, "sub": lambda m, a, s: a - s,
+    "rsub": lambda m, a, s: s - a, "mul": lambda m, a, s: a * s, "div": lambda m, a, s: a / s,
+    "rdiv": lambda m, a, s: s / a, "floordiv": lambda m, a, s: a // s, "mod": lambda m, a, s: a % s,
+    "pow": lambda m, a, s: a ** s, "rpow": lambda m, a, s: s ** a, "gt": lambda m, a, s: a > s,
+    "eq": lambda m, a, s: a == s, "where": lambda m, a, s: m.where(a > 0, a, s),
+    "clamp": lambda m, a, s: a.clamp(max=s), "full_like": lambda m, a, s: m.full_like(a, s),
+    "masked_fill": lambda m, a, s: a.masked_fill(m.ones(a.shape, dtype=m.bool), s),
+}
+
+
+def _same_dtype_or_error(fn, arrays, what):
+    xs_t, xs_g = tensors(torch, arrays), tensors(G, arrays)
+    try:
+        theirs = fn(torch, *xs_t)
+    except Exception as e:  # noqa: BLE001
+        with pytest.raises(Exception) as info:
+            fn(G, *xs_g)
+        assert type(info.value).__name__ == type(e).__name__, f"{what}: {info.value!r}; torch {e!r}"
+        return
+    ours = fn(G, *xs_g)
+    assert_same(ours, theirs, what=what)
+
+
+@pytest.mark.parametrize("a", PROMO_DTYPES)
+@pytest.mark.parametrize("b", PROMO_DTYPES)
+def test_type_promotion_tensors(a, b):
+    """result_type and every op's result dtype (and values) for dimensioned and 0-dim operands."""
+    for sa, sb in [((2,), (2,)), ((2,), ()), ((), (2,)), ((), ())]:
+        arrays = [np.asarray(np.ones(sa, dtype=a) * (1 + (a != "bool"))), np.ones(sb, dtype=b)]
+        ta, tb = torch.from_numpy(arrays[0]), torch.from_numpy(arrays[1])
+        ga, gb = G.from_numpy(arrays[0]), G.from_numpy(arrays[1])
+        assert repr(G.result_type(ga, gb)) == repr(torch.result_type(ta, tb)), (a, b, sa, sb)
+        assert repr(G.promote_types(ga.dtype, gb.dtype)) == repr(torch.promote_types(ta.dtype, tb.dtype))
+        for name, fn in PROMO_OPS.items():
+            _same_dtype_or_error(fn, arrays, f"{name}({a}{list(sa)}, {b}{list(sb)})")
+
+
+@pytest.mark.parametrize("a", PROMO_DTYPES)
+def test_type_promotion_python_scalars(a):
+    """A Python number only changes a tensor's dtype category (int tensor + 2.5 -> float32)."""
+    arrays = [np.array([1, 2], dtype=a) if a != "bool" else np.array([True, False])]
+    for s in PYTHON_SCALARS:
+        assert repr(G.result_type(G.from_numpy(arrays[0]), s)) == repr(torch.result_type(torch.from_numpy(arrays[0]), s))
+        for name, fn in SCALAR_OPS.items():
+            _same_dtype_or_error(lambda m, x: fn(m, x, s), arrays, f"{name}({a}, {s!r})")
+
+
+def test_default_dtype():
+    assert G.get_default_dtype() is G.float32
+    try:
+        for m in (G, torch):
+            m.set_default_dtype(m.float64)
+        for fn in (lambda m: m.tensor([1.5]), lambda m: m.zeros(2), lambda m: m.arange(0.0, 1.0, 0.5),
+                   lambda m: m.tensor([1, 2]) + 2.5, lambda m: m.tensor([1, 2]) / 2, lambda m: m.rand(2),
+                   lambda m: m.linspace(0, 1, 3), lambda m: m.tensor(3).exp(), lambda m: m.full((2,), 1.5),
+                   lambda m: m.tensor([1.0], dtype=m.float32) * 2.5):
+            assert repr(fn(G).dtype) == repr(fn(torch).dtype)
+        assert G.get_default_dtype() is G.float64
+    finally:
+        G.set_default_dtype(G.float32)
+        torch.set_default_dtype(torch.float32)
+    assert G.tensor([1.5]).dtype is G.float32
+    assert_same_error(lambda m: m.set_default_dtype(m.int64))
+
+
+# ---- creation --------------------------------------------------------------------------------------
+CREATION = {
+    "tensor_list": lambda m: m.tensor([[1.5, 2.0], [3.0, 4.0]]),
+    "tensor_ints": lambda m: m.tensor([1, 2, 3]),
+    "tensor_bools": lambda m: m.tensor([True, False]),
+    "tensor_mixed": lambda m: m.tensor([1, 2.5, True]),
+    "tensor_scalar": lambda m: m.tensor(3.5),
+    "tensor_int_scalar": lambda m: m.tensor(7),
+    "tensor_empty": lambda m: m.tensor([]),
+    "tensor_dtype": lambda m: m.tensor([1, 2], dtype=m.float64),
+    "tensor_dtype_cast": lambda m: m.tensor([1.7, -2.7], dtype=m.int32),
+    "tensor_uint8": lambda m: m.tensor([1, 255], dtype=m.uint8),
+    "tensor_half": lambda m: m.tensor([0.1, 2.0], dtype=m.float16),
+    "tensor_numpy": lambda m: m.tensor(np.arange(6, dtype=np.int32).reshape(2, 3)),
+    "tensor_numpy_f64": lambda m: m.tensor(np.array([0.5, 1.5])),
+    "tensor_of_tensors": lambda m: m.tensor([m.tensor(1.5), m.tensor(2.5)]),
+    "tensor_nested_tuple": lambda m: m.tensor(((1, 2), (3, 4))),
+    "tensor_requires_grad": lambda m: m.tensor([1.0, 2.0], requires_grad=True),
+    "as_tensor_list": lambda m: m.as_tensor([1, 2]),
+    "as_tensor_dtype": lambda m: m.as_tensor(np.array([1, 2]), dtype=m.float32),
+    "from_numpy_f32": lambda m: m.from_numpy(np.ones((2, 2), dtype=np.float32)),
+    "from_numpy_bool": lambda m: m.from_numpy(np.array([True, False])),
+    "zeros": lambda m: m.zeros(2, 3),
+    "zeros_tuple": lambda m: m.zeros((2, 3), dtype=m.int64),
+    "zeros_list": lambda m: m.zeros([4]),
+    "zeros_0dim": lambda m: m.zeros(()),
+    "zeros_empty": lambda m: m.zeros(0, 3),
+    "ones": lambda m: m.ones(3, dtype=m.bool),
+    "ones_size": lambda m: m.ones(m.Size([2, 2])),
+    "full_float": lambda m: m.full((2, 2), 2.5),
+    "full_int": lambda m: m.full((2,), 3),
+    "full_bool": lambda m: m.full((2,), True),
+    "full_dtype": lambda m: m.full([3], 1.7, dtype=m.int64),
+    "empty_shape": lambda m: m.empty(2, 3).shape,
+    "empty_dtype": lambda m: m.empty(4, dtype=m.int32).dtype,
+    "zeros_like": lambda m: m.zeros_like(m.tensor([[1, 2]])),
+    "ones_like_dtype": lambda m: m.ones_like(m.tensor([1, 2]), dtype=m.float64),
+    "full_like": lambda m: m.full_like(m.tensor([1.0, 2.0]), 7),
+    "full_like_int": lambda m: m.full_like(m.tensor([1, 2]), 2.7),
+    "empty_like": lambda m: (m.empty_like(m.tensor([[1, 2]], dtype=m.int32)).shape,
+                             m.empty_like(m.tensor([[1, 2]], dtype=m.int32)).dtype),
+    "arange_int": lambda m: m.arange(5),
+    "arange_start_end": lambda m: m.arange(2, 7),
+    "arange_step": lambda m: m.arange(1, 10, 3),
+    "arange_neg_step": lambda m: m.arange(10, 0, -3),
+    "arange_float": lambda m: m.arange(0, 1, 0.1),
+    "arange_float_start": lambda m: m.arange(1.0, 4.0),
+    "arange_neg_float": lambda m: m.arange(-1.5, 1.5, 0.5),
+    "arange_dtype": lambda m: m.arange(5, dtype=m.float64),
+    "arange_empty": lambda m: m.arange(3, 3),
+    "linspace": lambda m: m.linspace(0, 1, 5),
+    "linspace_neg": lambda m: m.linspace(-2, 3, 7),
+    "linspace_one": lambda m: m.linspace(2, 5, 1),
+    "linspace_zero": lambda m: m.linspace(0, 1, 0),
+    "linspace_f64": lambda m: m.linspace(1, 10, 10, dtype=m.float64),
+    "linspace_int": lambda m: m.linspace(0, 10, 4, dtype=m.int64),
+    "linspace_big": lambda m: m.linspace(-3.3, 7.1, 101),
+    "eye": lambda m: m.eye(3),
+    "eye_rect": lambda m: m.eye(2, 4),
+    "eye_int": lambda m: m.eye(3, dtype=m.int64),
+    "stack": lambda m: m.stack([m.tensor([1, 2]), m.tensor([3, 4])], dim=1),
+    "cat": lambda m: m.cat([m.zeros(2, 1), m.ones(2, 2)], dim=-1),
+    "cat_empty_1d": lambda m: m.cat([m.tensor([]), m.ones(2, 2)]),
+}
+
+
+@pytest.mark.parametrize("name", list(CREATION))
+def test_creation(name):
+    ours, theirs = CREATION[name](G), CREATION[name](torch)
+    assert_same(ours, theirs, what=name)
+    if isinstance(theirs, torch.Tensor):
+        assert ours.requires_grad == theirs.requires_grad and ours.is_leaf
+
+
+def test_creation_memory_sharing():
+    a = np.arange(4.0)
+    t = G.from_numpy(a)
+    a[0] = 9.0
+    assert t[0].item() == 9.0
+    t[1] = -1.0
+    assert a[1] == -1.0
+    assert G.as_tensor(a)._data is a or np.shares_memory(G.as_tensor(a).numpy(), a)
+    assert not np.shares_memory(G.as_tensor(a, dtype=G.float32).numpy(), a)
+    assert not np.shares_memory(G.tensor(a).numpy(), a)
+    t2 = G.tensor([1.0, 2.0])
+    assert G.as_tensor(t2) is t2
+    assert np.shares_memory(t.numpy(), a)
+    src = [1.0, 2.0]
+    made = G.tensor(src)
+    src[0] = 5.0
+    assert made.tolist() == [1.0, 2.0]
+
+
+def test_random_creation_shapes_dtypes_ranges():
+    G.manual_seed(0)
+    x = G.rand(2000)
+    assert x.dtype is G.float32 and x.shape == (2000,) and 0 <= x.min().item() and x.max().item() < 1
+    assert abs(x.mean().item() - 0.5) < 0.03
+    y = G.randn(4000, dtype=G.float64)
+    assert y.dtype is G.float64 and abs(y.mean().item()) < 0.06 and abs(y.std().item() - 1) < 0.06
+    assert G.rand(2, 3).shape == (2, 3) and G.randn((3, 1)).shape == (3, 1) and G.rand(()).shape == ()
+    r = G.randint(3, 10, (2000,))
+    assert r.dtype is G.int64 and r.min().item() == 3 and r.max().item() == 9
+    r2 = G.randint(5, (3, 2), dtype=G.int32)
+    assert r2.dtype is G.int32 and r2.shape == (3, 2) and 0 <= r2.min().item() and r2.max().item() < 5
+    p = G.randperm(50)
+    assert p.dtype is G.int64 and sorted(p.tolist()) == list(range(50)) and p.tolist() != list(range(50))
+    assert G.rand_like(G.zeros(2, 2, dtype=G.float64)).dtype is G.float64
+    assert G.randn_like(G.zeros(3)).shape == (3,)
+    assert G.rand(3, dtype=G.float16).dtype is G.float16
+    assert G.rand(3, requires_grad=True).requires_grad
+    assert_same_error(lambda m: m.randint(5, 5, (2,)), message=False)
+    assert_same_error(lambda m: m.rand(2, dtype=m.int64), message=False)
+
+
+def test_manual_seed_reproducible():
+    draws = []
+    for _ in range(2):
+        G.manual_seed(1234)
+        draws.append((G.rand(5).tolist(), G.randn(3).tolist(), G.randint(0, 100, (4,)).tolist(), G.randperm(6).tolist()))
+    assert draws[0] == draws[1]
+    G.manual_seed(1235)
+    assert G.rand(5).tolist() != draws[0][0]
+    g = G.Generator().manual_seed(7)
+    a = G.rand(4, generator=g)
+    G.rand(10)  # the global generator does not disturb a private one
+    b = G.rand(4, generator=G.Generator().manual_seed(7))
+    assert a.tolist() == b.tolist()
+    assert isinstance(G.manual_seed(3), G.Generator)
+    G.manual_seed(5)
+    state = G.get_rng_state()
+    first = G.rand(3).tolist()
+    G.set_rng_state(state)
+    assert G.rand(3).tolist() == first
+
+
+def test_creation_errors():
+    assert_same_error(lambda m: m.randn(2, dtype=m.int32))
+    assert_same_error(lambda m: m.arange(0, 5, 0))
+    assert_same_error(lambda m: m.arange(5, 0, 1))
+    assert_same_error(lambda m: m.zeros(2, -1))
+    assert_same_error(lambda m: m.linspace(0, 1, -1))
+    assert_same_error(lambda m: m.ones(2, -1))
+    assert_same_error(lambda m: m.full((2, -1), 1.0))
+    assert_same_error(lambda m: m.eye(-1))
+    assert_same_error(lambda m: m.eye(2, -3))
+    assert_same_error(lambda m: m.randperm(-1))
+    assert_same_error(lambda m: m.tensor([[1, 2], [3]]), message=False)
+
+
+# ---- attributes and conversions ------------------------------------------------------------------------
+ATTRIBUTES = {
+    "shape": lambda m, x: x.shape,
+    "shape_repr": lambda m, x: repr(x.shape),
+    "shape_index": lambda m, x: (x.shape[0], x.shape[-1], x.shape[1:]),
+    "size": lambda m, x: x.size(),
+    "size_dim": lambda m, x: (x.size(1), x.size(-1)),
+    "dim": lambda m, x: (x.dim(), x.ndim, x.ndimension()),
+    "numel": lambda m, x: (x.numel(), m.numel(x), x[0].numel()),
+    "dtype": lambda m, x: (x.dtype, repr(x.dtype), x.dtype.is_floating_point, x.long().dtype.is_floating_point),
+    "device": lambda m, x: (str(x.device), repr(x.device), x.device.type, x.device == m.device("cpu"), x.is_cuda),
+    "requires_grad": lambda m, x: (x.requires_grad, x.requires_grad_().requires_grad, (x * 2).requires_grad),
+    "grad_fn_leaf": lambda m, x: (x.grad_fn, x.requires_grad_().grad_fn, x.is_leaf),
+    "is_leaf": lambda m, x: (x.is_leaf, x.requires_grad_().is_leaf, (x * 2).is_leaf, (x * 2).detach().is_leaf),
+    "no_grad_result_is_leaf": lambda m, x: _in_no_grad(m, lambda: x.requires_grad_() * 2).is_leaf,
+    "grad_none": lambda m, x: x.requires_grad_().grad,
+    "grad_after_backward": lambda m, x: _backward_sum(x.requires_grad_()),
+    "data": lambda m, x: (x.requires_grad_().data.requires_grad, x.data.is_leaf, x.data),
+    "T": lambda m, x: x.T,
+    "mT": lambda m, x: x.mT,
+    "item_float": lambda m, x: x[0, 1].item(),
+    "item_int": lambda m, x: x.long()[1, 2].item(),
+    "item_bool": lambda m, x: (x > 0)[0, 0].item(),
+    "item_1elem": lambda m, x: x[:1, :1].item(),
+    "tolist": lambda m, x: x.tolist(),
+    "tolist_int": lambda m, x: x.int().tolist(),
+    "tolist_0dim": lambda m, x: x[1, 1].tolist(),
+    "numpy": lambda m, x: (x.numpy().dtype, x.numpy().shape, x.numpy().tolist()),
+    "numpy_shares": lambda m, x: np.shares_memory(x.numpy(), x.numpy()),
+    "clone": lambda m, x: x.clone(),
+    "clone_is_copy": lambda m, x: _mutate(x.clone(), x),
+    "detach": lambda m, x: (x.requires_grad_().detach().requires_grad, x.detach().is_leaf),
+    "detach_shares": lambda m, x: _mutate(x.detach(), x),
+    "contiguous_self": lambda m, x: x.contiguous() is x,
+    "contiguous_copy": lambda m, x: (x.t().is_contiguous(), x.t().contiguous().is_contiguous(), x.t().contiguous()),
+    "to_dtype": lambda m, x: x.to(m.float64),
+    "to_same_is_self": lambda m, x: (x.to(m.float32) is x, x.to("cpu") is x, x.to(x) is x),
+    "to_device": lambda m, x: (x.to("cpu").device.type, x.to(m.device("cpu")).device.type, x.cpu().device.type),
+    "to_device_dtype": lambda m, x: x.to("cpu", m.int64),
+    "to_kwargs": lambda m, x: x.to(dtype=m.float16, device="cpu"),
+    "to_other": lambda m, x: x.to(m.zeros(1, dtype=m.int32)),
+    "to_copy": lambda m, x: (x.to(m.float32, copy=True) is x, _mutate(x.to(m.float32, copy=True), x)),
+    "float": lambda m, x: x.double().float(),
+    "double": lambda m, x: x.double(),
+    "long": lambda m, x: (x * 3).long(),
+    "int": lambda m, x: (x * 3).int(),
+    "bool": lambda m, x: x.round().bool(),
+    "half": lambda m, x: x.half(),
+    "type_conversion_chain": lambda m, x: (x * 10).long().float().bool().long(),
+    "python_float": lambda m, x: (float(x[0, 0]), int(x[0, 0] * 10), bool(x[0, 0] > 0)),
+    "len": lambda m, x: (len(x), len(x[0])),
+    "iter": lambda m, x: [row.tolist() for row in x],
+    "element_size": lambda m, x: (x.element_size(), x.double().element_size(), x.bool().element_size()),
+    "stride": lambda m, x: (x.stride(), x.t().stride(), x.stride(1)),
+    "is_floating_point": lambda m, x: (x.is_floating_point(), x.long().is_floating_point(), m.is_floating_point(x)),
+    "type": lambda m, x: (x.type(), x.long().type(), x.type(m.float64).dtype),
+    "is_tensor": lambda m, x: (m.is_tensor(x), m.is_tensor(3.0)),
+    "new_zeros": lambda m, x: (x.new_zeros(2), x.new_ones((1, 2)), x.new_full((2,), 3.0), x.new_tensor([1, 2])),
+}
+
+
+def _in_no_grad(m, fn):
+    with m.no_grad():
+        return fn()
+
+
+def _backward_sum(x):
+    (x * x).sum().backward()
+    return x.grad
+
+
+def _mutate(y, x):
+    """Whether writing into y shows through in x."""
+    before = x.detach().clone()
+    y.detach().fill_(123.0)
+    shows = bool((x.detach() == 123.0).all())
+    x.detach().copy_(before)
+    return shows
+
+
+@pytest.mark.parametrize("name", list(ATTRIBUTES))
+def test_attributes(name):
+    x = np.array([[0.5, -1.25, 2.0], [3.5, -0.75, 1.0]], dtype=np.float32)
+    ours, theirs = ATTRIBUTES[name](G, G.from_numpy(x.copy())), ATTRIBUTES[name](torch, torch.from_numpy(x.copy()))
+    assert_same(ours, theirs, what=name)
+
+
+def test_conversion_errors():
+    x = [np.arange(6.0).reshape(2, 3)]
+    assert_same_error(lambda m, a: a.item(), x)
+    assert_same_error(lambda m, a: a.requires_grad_().numpy(), x)
+    assert_same_error(lambda m, a: a.long().requires_grad_(), x)
+    assert_same_error(lambda m, a: bool(a), x)
+    assert_same_error(lambda m, a: (a * 1).requires_grad_(False) if a.requires_grad_() is a else None, x)
+    assert_same_error(lambda m, a: len(a.sum()), x)
+    assert_same_error(lambda m, a: a.size(2), x)
+    assert_same_error(lambda m, a: a.to("meta-device"), x, message=False)
+
+
+# ---- in-place ops -----------------------------------------------------------------------------------------
+INPLACE = {
+    "add_": lambda m, x, y: x.add_(y),
+    "add_scalar": lambda m, x, y: x.add_(1.5),
+    "add_alpha": lambda m, x, y: x.add_(y, alpha=-2.0),
+    "sub_": lambda m, x, y: x.sub_(y[0]),
+    "sub_scalar": lambda m, x, y: x.sub_(2),
+    "mul_": lambda m, x, y: x.mul_(y),
+    "mul_broadcast": lambda m, x, y: x.mul_(y[:1]),
+    "div_": lambda m, x, y: x.div_(y),
+    "div_scalar": lambda m, x, y: x.div_(4),
+    "div_floor": lambda m, x, y: x.div_(y, rounding_mode="floor"),
+    "iadd": lambda m, x, y: _iadd(x, y),
+    "isub": lambda m, x, y: _isub(x, 2.0),
+    "imul": lambda m, x, y: _imul(x, y),
+    "itruediv": lambda m, x, y: _idiv(x, y),
+    "zero_": lambda m, x, y: x.zero_(),
+    "fill_": lambda m, x, y: x.fill_(2.5),
+    "fill_tensor": lambda m, x, y: x.fill_(m.tensor(-1.0)),
+    "copy_": lambda m, x, y: x.copy_(y),
+    "copy_broadcast_cast": lambda m, x, y: x.copy_(m.tensor([1, 2, 3])),
+    "copy_from_double": lambda m, x, y: x.copy_(y.double() / 3),
+    "clamp_": lambda m, x, y: x.clamp_(-0.5, 0.5),
+    "clamp_min_": lambda m, x, y: x.clamp_(min=0.0),
+    "clip_": lambda m, x, y: x.clip_(max=0.25),
+    "masked_fill_": lambda m, x, y: x.masked_fill_(y > 0, 9.0),
+    "int_add_": lambda m, x, y: x.long().add_(3),
+    "int_mul_float_tensor_0dim": lambda m, x, y: x.long().mul_(m.tensor(2)),
+    "uint8_add_wraps": lambda m, x, y: m.tensor([250, 3], dtype=m.uint8).add_(10),
+    "bool_mul_": lambda m, x, y: (x > 0).mul_(y > 0),
+}
+
+
+def _isub(a, b):
+    a -= b
+    return a
+
+
+def _idiv(a, b):
+    a /= b
+    return a
+
+
+@pytest.mark.parametrize("name", list(INPLACE))
+def test_inplace(name):
+    """In-place ops return self, change it (and its views) and bump its version counter."""
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal((2, 3)), AWAY0(rng, (2, 3))]
+    results = []
+    for m in (G, torch):
+        x, y = tensors(m, arrays)
+        view = x[1]
+        version = x._version
+        out = INPLACE[name](m, x, y)
+        if out is not None and out.data_ptr() == x.data_ptr() and out.shape == x.shape:
+            assert out is x
+            assert x._version > version
+        results.append((out, x, view))
+    assert_same(results[0], results[1], what=name)
+
+
+def test_inplace_autograd():
+    """In-place ops on leaves that require grad fail; on non-leaves they rewrite the graph; under no_grad they work."""
+    x = [np.array([1.0, -2.0, 3.0])]
+    assert_same_error(lambda m, a: a.requires_grad_().add_(1), x)
+    assert_same_error(lambda m, a: a.requires_grad_().zero_(), x)
+    assert_same_error(lambda m, a: a.requires_grad_().copy_(a.detach()), x)
+    assert_same_error(lambda m, a: a.requires_grad_().clamp_(0, 1), x)
+    for m in (G, torch):
+        w = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        with m.no_grad():
+            w.mul_(2).sub_(1)
+        assert w.tolist() == [1.0, 3.0, 5.0] and w.requires_grad and w.is_leaf and w.grad_fn is None
+    # a tensor saved for backward and then changed in place makes backward fail
+    ours, theirs = assert_same_error(_modified_saved, x, message=False)
+    assert "modified by an inplace operation" in str(ours)
+
+
+def _modified_saved(m, a):
+    a.requires_grad_()
+    y = a.exp()
+    y.add_(1)
+    y.sum().backward()
+
+
+def test_inplace_errors():
+    x = [np.zeros((3, 1)), np.ones((3, 4))]
+    assert_same_error(lambda m, a, b: a.add_(b), x)
+    assert_same_error(lambda m, a, b: a.long().add_(1.5), x)
+    assert_same_error(lambda m, a, b: a.long().div_(2), x)
+    assert_same_error(lambda m, a, b: (a > 0).add_(b), x)
+    assert_same_error(lambda m, a, b: a.fill_(b), x)
+    assert_same_error(lambda m, a, b: b.copy_(m.ones(2)), x)
+    assert_same_error(lambda m, a, b: b.expand(2, 3, 4).add_(1), x)
+    assert_same_error(lambda m, a, b: m.tensor([1, 2], dtype=m.uint8).fill_(300), x)
+    assert_same_error(lambda m, a, b: a.mul_(b[:2]), x)
+    assert_same_error(lambda m, a, b: b.sub_(m.ones(2, 4)), x)
+
+
+# ---- error classes and messages --------------------------------------------------------------------------
+def _a(*shape):
+    return np.ones(shape)
+
+
+ERRORS = {  # name -> (fn(m, *tensors), input shapes): the exception class and message must be torch's
+    "matmul_2d": (lambda m, a, b: a @ b, [(64, 784), (128, 10)]),
+    "matmul_fn": (lambda m, a, b: m.matmul(a, b), [(3, 4), (5, 6)]),
+    "matmul_1d_2d": (lambda m, a, b: a @ b, [(3,), (4, 5)]),
+    "matmul_1d_1d": (lambda m, a, b: a @ b, [(3,), (4,)]),
+    "matmul_2d_1d": (lambda m, a, b: a @ b, [(3, 4), (5,)]),
+    "matmul_0d": (lambda m, a, b: m.matmul(a, b), [(), (3,)]),
+    "mm": (lambda m, a, b: m.mm(a, b), [(2, 3), (4, 2)]),
+    "linear": (lambda m, a, b: m.nn.functional.linear(a, b), [(64, 784), (10, 128)]),
+    "add_broadcast": (lambda m, a, b: a + b, [(2, 3), (2, 4)]),
+    "mul_broadcast": (lambda m, a, b: m.mul(a, b), [(5, 3), (4, 1)]),
+    "sub_broadcast_3d": (lambda m, a, b: a - b, [(2, 3, 4), (3, 5)]),
+    "div_broadcast": (lambda m, a, b: a / b, [(3,), (4,)]),
+    "maximum_broadcast": (lambda m, a, b: m.maximum(a, b), [(2, 3), (3, 2)]),
+    "eq_broadcast": (lambda m, a, b: a == b, [(2, 3), (2, 4)]),
+    "pow_broadcast": (lambda m, a, b: a ** b, [(2,), (3,)]),
+    "where_broadcast": (lambda m, a, b: m.where(a > 0, a, b), [(2, 3), (4, 3)]),
+    "sum_dim": (lambda m, a: a.sum(dim=3), [(2, 3)]),
+    "sum_neg_dim": (lambda m, a: a.sum(-3), [(2, 3)]),
+    "sum_dims": (lambda m, a: a.sum((0, 5)), [(2, 3)]),
+    "sum_dup_dims": (lambda m, a: a.sum((0, 0)), [(2, 3)]),
+    "mean_dim": (lambda m, a: a.mean(2), [(2, 3)]),
+    "max_dim": (lambda m, a: a.max(dim=2), [(2, 3)]),
+    "argmax_dim": (lambda m, a: a.argmax(-3), [(2, 3)]),
+    "softmax_dim": (lambda m, a: a.softmax(2), [(2, 3)]),
+    "cumsum_dim": (lambda m, a: a.cumsum(2), [(2, 3)]),
+    "var_dim": (lambda m, a: a.var(4), [(2, 3)]),
+    "unsqueeze_dim": (lambda m, a: a.unsqueeze(3), [(2, 3)]),
+    "squeeze_dim": (lambda m, a: a.squeeze(2), [(2, 3)]),
+    "transpose_dim": (lambda m, a: a.transpose(0, 2), [(2, 3)]),
+    "permute_len": (lambda m, a: a.permute(1, 0, 2), [(2, 3)]),
+    "permute_dup": (lambda m, a: a.permute(0, 0), [(2, 3)]),
+    "flatten_dim": (lambda m, a: a.flatten(3), [(2, 3)]),
+    "flatten_order": (lambda m, a: a.flatten(2, 1), [(2, 3, 4)]),
+    "cat_dim": (lambda m, a, b: m.cat([a, b], dim=2), [(2, 3), (2, 3)]),
+    "cat_sizes": (lambda m, a, b: m.cat([a, b], dim=1), [(2, 3), (3, 3)]),
+    "cat_ndim": (lambda m, a, b: m.cat([a, b]), [(2, 3), (3,)]),
+    "cat_0dim": (lambda m, a, b: m.cat([a, b]), [(), ()]),
+    "cat_empty_list": (lambda m: m.cat([]), []),
+    "stack_sizes": (lambda m, a, b: m.stack([a, b]), [(2, 3), (3, 2)]),
+    "stack_dim": (lambda m, a, b: m.stack([a, b], dim=3), [(2, 3), (2, 3)]),
+    "view_noncontiguous": (lambda m, a: a.t().view(-1), [(2, 3)]),
+    "view_transposed_3d": (lambda m, a: a.transpose(0, 1).view(6, 4), [(2, 3, 4)]),
+    "view_invalid": (lambda m, a: a.view(4, 2), [(2, 3)]),
+    "reshape_invalid": (lambda m, a: a.reshape(5, 5), [(3, 4)]),
+    "reshape_infer_invalid": (lambda m, a: a.reshape(-1, 5), [(3, 4)]),
+    "reshape_two_infers": (lambda m, a: a.reshape(-1, -1), [(3, 4)]),
+    "reshape_negative": (lambda m, a: a.reshape(-2, 6), [(3, 4)]),
+    "expand_size": (lambda m, a: a.expand(3, 4), [(2, 1)]),
+    "expand_fewer": (lambda m, a: a.expand(4), [(2, 1)]),
+    "repeat_fewer": (lambda m, a: a.repeat(2), [(2, 3)]),
+    "t_3d": (lambda m, a: a.t(), [(2, 3, 4)]),
+    "tril_1d": (lambda m, a: a.tril(), [(3,)]),
+    "chunk_zero": (lambda m, a: a.chunk(0), [(3,)]),
+    "split_sizes": (lambda m, a: a.split([1, 1]), [(3,)]),
+    "gather_dtype": (lambda m, a: a.gather(0, m.tensor([[0]], dtype=m.int16)), [(2, 3)]),
+    "gather_negative": (lambda m, a: a.gather(1, m.tensor([[-1]])), [(2, 3)]),
+    "scatter_add_range": (lambda m, a: a.scatter_add(1, m.tensor([[3]]), a), [(2, 3)]),
+    "index_select_negative": (lambda m, a: a.index_select(1, m.tensor([-1])), [(2, 3)]),
+    "gather_ndim": (lambda m, a: a.gather(0, m.tensor([0])), [(2, 3)]),
+    "gather_out_of_range": (lambda m, a: a.gather(1, m.tensor([[0, 5]])), [(2, 3)]),
+    "index_select_2d": (lambda m, a: a.index_select(0, m.tensor([[0]])), [(2, 3)]),
+    "index_select_range": (lambda m, a: a.index_select(1, m.tensor([3])), [(2, 3)]),
+    "masked_fill_dtype": (lambda m, a: a.masked_fill(m.tensor([1, 0, 1]), 0.0), [(2, 3)]),
+    "masked_fill_value": (lambda m, a: a.masked_fill(a > 0, m.ones(2)), [(2, 3)]),
+    "where_condition": (lambda m, a: m.where(a, a, a), [(2, 3)]),
+    "clamp_none": (lambda m, a: a.clamp(), [(2, 3)]),
+    "mean_int": (lambda m, a: a.long().mean(), [(2, 3)]),
+    "item_many": (lambda m, a: a.item(), [(2, 3)]),
+    "backward_nonscalar": (lambda m, a: (a.requires_grad_() * 2).backward(), [(2, 3)]),
+    "backward_no_grad": (lambda m, a: a.sum().backward(), [(2, 3)]),
+    "backward_twice": (lambda m, a: _backward_twice(a), [(2, 3)]),
+    "grad_shape": (lambda m, a: (a.requires_grad_() * 2).backward(m.ones(3)), [(2, 3)]),
+    "neg_bool": (lambda m, a: -(a > 0), [(2, 3)]),
+    "sub_bool": (lambda m, a: (a > 0) - (a > 1), [(2, 3)]),
+    "integer_neg_pow": (lambda m, a: a.long() ** -1, [(2, 3)]),
+    "int_div_zero": (lambda m, a: a.long() // 0, [(2, 3)]),
+    "alpha_float_int": (lambda m, a: a.long().add(a.long(), alpha=0.5), [(2, 3)]),
+    "float_index": (lambda m, a: a[m.tensor([0.0])], [(2, 3)]),
+}
+
+
+def _backward_twice(a):
+    y = (a.requires_grad_() * a).sum()
+    y.backward()
+    y.backward()
+
+
+@pytest.mark.parametrize("name", list(ERRORS))
+def test_error_messages(name):
+    fn, shapes = ERRORS[name]
+    assert_same_error(fn, [_a(*s) for s in shapes])
+
+
+def test_error_message_examples():
+    """The messages the issue quotes, spelled out."""
+    with pytest.raises(RuntimeError, match=r"^mat1 and mat2 shapes cannot be multiplied \(64x784 and 128x10\)$"):
+        G.zeros(64, 784) @ G.zeros(128, 10)
+    with pytest.raises(RuntimeError, match=r"^The size of tensor a \(3\) must match the size of tensor b \(4\) at "
+                                           r"non-singleton dimension 1$"):
+        G.zeros(2, 3) + G.zeros(2, 4)
+    with pytest.raises(IndexError, match=r"^Dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)$"):
+        G.zeros(2, 3).sum(2)
+    with pytest.raises(RuntimeError, match=r"^view size is not compatible with input tensor's size and stride"):
+        G.zeros(2, 3).t().view(6)
+    with pytest.raises(RuntimeError, match=r"^shape '\[5, 5\]' is invalid for input of size 12$"):
+        G.zeros(3, 4).reshape(5, 5)
+
+
+# ---- second derivatives -------------------------------------------------------------------------------
+@pytest.mark.parametrize("op", GRADCHECK, ids=_ids(GRADCHECK))
+def test_gradgradcheck(op: Op):
+    """Backward formulas are built from differentiable ops, so gradients of gradients are right too."""
+    arrays = _draw(op, op.shapes[0], "float64", seed=11)
+    xs = tensors(G, arrays, requires_grad=True)
+
+    def f(*inputs):
+        return tuple(o for o in flat_outputs(op.fn(G, *inputs)) if isinstance(o, G.Tensor) and o.dtype.is_floating_point)
+
+    assert G.autograd.gradgradcheck(f, xs, eps=1e-6, atol=1e-6, rtol=1e-4)
+
+
+# ---- special values and empty tensors ------------------------------------------------------------------
+SPECIAL = np.array([[np.nan, 1.0, -np.inf, 0.0], [-0.0, np.inf, -2.5, np.nan], [3.0, -1.0, 0.5, 2.0]])
+SPECIAL_OPS = [op for op in TABLE if not op.name.startswith(("equal", "allclose"))
+               and all(len(s) <= 2 for s in op.shapes[0]) and len(op.shapes[0]) <= 2]
+
+
+@pytest.mark.parametrize("op", SPECIAL_OPS, ids=_ids(SPECIAL_OPS))
+def test_special_values(op: Op):
+    """NaN, infinities and signed zeros flow through every op as in PyTorch (forward only)."""
+    shapes = op.shapes[0]
+    arrays = []
+    for k, s in enumerate(shapes):
+        size = int(np.prod(s))
+        flat = np.roll(SPECIAL.reshape(-1), 3 * k)
+        arrays.append(np.resize(flat, size).reshape(s) if size else np.zeros(s))
+    xs_g, xs_t = tensors(G, arrays), tensors(torch, arrays)
+    with np.errstate(all="ignore"):
+        try:
+            theirs = op.fn(torch, *xs_t)
+        except Exception as e:  # noqa: BLE001
+            with pytest.raises(type(e)):
+                op.fn(G, *xs_g)
+            return
+        ours = op.fn(G, *xs_g)
+    assert_same(ours, theirs, what=op.name)
+
+
+EMPTY = [
+    Op("sum_empty", lambda m, a: (a.sum(), a.sum(0), a.sum(1)), [((0, 3),)]),
+    Op("mean_empty", lambda m, a: (a.mean(0), a.mean(1)), [((0, 3),)]),
+    Op("prod_empty", lambda m, a: (a.prod(), a.prod(0)), [((0, 3),)]),
+    Op("amax_empty", lambda m, a: a.amax(0), [((2, 0),)]),
+    Op("max_empty_dim", lambda m, a: a.max(1), [((0, 3),)]),
+    Op("logsumexp_empty", lambda m, a: a.logsumexp(0), [((0, 3),)]),
+    Op("norm_empty", lambda m, a: a.norm(), [((0, 3),)]),
+    Op("unary_empty", lambda m, a: (a.exp(), -a, a.relu(), a * 2, a.abs().sqrt()), [((0, 3),)]),
+    Op("binary_empty", lambda m, a, b: (a + b, m.maximum(a, b), a == b), [((0, 3), (1, 3)), ((0, 1), (3,))]),
+    Op("matmul_empty", lambda m, a, b: a @ b, [((2, 0), (0, 3)), ((0, 4), (4, 3)), ((3, 4), (4, 0))]),
+    Op("reshape_empty", lambda m, a: (a.reshape(3, 0, 2), a.reshape(-1, 3).shape, a.flatten()), [((0, 6),)]),
+    Op("cat_empty", lambda m, a, b: m.cat([a, b]), [((0, 3), (2, 3))]),
+    Op("stack_empty", lambda m, a, b: m.stack([a, b], 1), [((0, 3), (0, 3))]),
+    Op("index_empty", lambda m, a: (a[m.tensor([], dtype=m.int64)], a[:0], a[a > 5]), [((3, 2),)]),
+    Op("cumsum_empty", lambda m, a: a.cumsum(0), [((0, 3),)]),
+    Op("softmax_empty", lambda m, a: a.softmax(1), [((0, 3),)]),
+    Op("var_empty", lambda m, a: a.var(0), [((0, 3),)]),
+    Op("split_empty", lambda m, a: (a.split(2), a.split(2, 1)), [((0, 3),), ((3, 0),)]),
+    Op("chunk_empty", lambda m, a: (a.chunk(2), a.chunk(2, 1)), [((0, 3),)]),
+    Op("sign_special", lambda m, a: m.sign(a / a.abs().round()), [((3, 4),)]),
+]
+
+
+@pytest.mark.parametrize("op", EMPTY, ids=_ids(EMPTY))
+def test_empty_tensors(op: Op):
+    for k, shapes in enumerate(op.shapes):
+        with np.errstate(all="ignore"):
+            arrays = _draw(op, shapes, "float64", seed=k)
+            if raised(op.fn, torch, *tensors(torch, arrays)) is not None:
+                assert_same_error(op.fn, arrays, message=False)
+                continue
+            _check_forward_backward(op, arrays, "float64", seed=k)
+
+
+def test_empty_reduction_errors():
+    x = [np.zeros((0, 3))]
+    assert_same_error(lambda m, a: a.max(), x)
+    assert_same_error(lambda m, a: a.amax(0), x, message=False)
+    assert_same_error(lambda m, a: a.argmax(), x, message=False)
+    for fn in (lambda m, a: a.max(0), lambda m, a: a.amax(), lambda m, a: a.amin((1, 0)), lambda m, a: a.argmax(),
+               lambda m, a: a.argmin(0), lambda m, a: a.min(), lambda m, a: a.max(-2, keepdim=True)):
+        assert_same_error(fn, x)
+    assert_same(G.zeros(0, 3).amax(1), torch.zeros(0, 3).amax(1))
+    assert_same(G.zeros(0, 3).argmax(1), torch.zeros(0, 3).argmax(1))

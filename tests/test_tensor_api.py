@@ -112,6 +112,28 @@ def test_requires_grad_errors():
     same_error(lambda m: (m.ones(2, requires_grad=True) * 2).requires_grad_(False), RuntimeError)
 
 
+def test_assigning_grad():
+    def f(m):
+        x = m.ones(2, requires_grad=True)
+        x.grad = m.tensor([1.0, 2.0])
+        (x * 3).sum().backward()
+        first = x.grad.clone()
+        x.grad = None
+        return first, x.grad
+    same(f)
+
+
+@pytest.mark.parametrize("value, exc", [
+    (lambda m: m.zeros(3), RuntimeError),
+    (lambda m: m.zeros(1, 2), RuntimeError),
+    (lambda m: m.zeros(2, dtype=m.float64), RuntimeError),
+    (lambda m: m.zeros(2, dtype=m.int64), RuntimeError),
+    (lambda m: 3, TypeError),
+])
+def test_assigning_grad_of_wrong_kind_raises(value, exc):
+    same_error(lambda m: setattr(m.ones(2, requires_grad=True), "grad", value(m)), exc)
+
+
 def test_data_shares_memory_but_not_the_graph():
     def f(m):
         x = m.ones(3, requires_grad=True)

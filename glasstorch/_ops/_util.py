@@ -11,7 +11,7 @@ from .._tensor import Tensor, _make
 from ..autograd.graph import Node, _GradMode
 
 __all__ = ["Tensor", "Node", "_GradMode", "_make", "wrap_out", "needs_grad", "sum_to", "prepare", "wrap_dim", "wrap_dims",
-           "broadcast_error", "scalar_value", "record", "type_word", "not_implemented", "check_divisor", "wrap_int",
+           "broadcast_error", "scalar_value", "record", "type_word", "c_type_name", "not_implemented", "check_divisor", "wrap_int",
            "fill_value"]
 
 
@@ -162,6 +162,15 @@ def check_divisor(divisor) -> None:
 def wrap_int(value: int, np_dtype):
     """A Python int outside an integer dtype's range, wrapped around as C (and PyTorch) does."""
     return np.array(value).astype(np_dtype)
+
+
+_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int", "int32": "int",
+            "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+
+
+def c_type_name(np_dtype) -> str:
+    """The C++ name of a dtype, which some PyTorch messages print ('long int', 'unsigned char')."""
+    return _C_NAMES[np.dtype(np_dtype).name]
 
 
 _C_TYPES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",

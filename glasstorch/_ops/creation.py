@@ -11,7 +11,7 @@ from .. import _dtype
 from .._device import CPU, device as _device
 from .._random import rng_of
 from .._tensor import Tensor, _dtype_arg, _make
-from ._util import Node, _GradMode, record, scalar_value
+from ._util import Node, _GradMode, not_implemented, record, scalar_value
 from ._util import fill_value as _fill_value
 
 
@@ -119,7 +119,11 @@ def scalar_like(value, like: Tensor) -> Tensor:
 
 # ---- filled -----------------------------------------------------------------------------------------
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
-    return _finish(np.zeros(_sizes(size), dtype=_float_dtype(dtype).np), device, requires_grad)
+    try:
+        size = _sizes(size)
+    except RuntimeError:  # PyTorch words zeros' check its own way
+        raise RuntimeError("zeros: Dimension size must be non-negative.") from None
+    return _finish(np.zeros(size, dtype=_float_dtype(dtype).np), device, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
@@ -160,6 +164,10 @@ def full_like(x: Tensor, fill_value, *, dtype=None, device=None, requires_grad: 
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    if n < 0:
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    if m is not None and m < 0:
+        raise RuntimeError(f"m must be greater or equal to 0, got {m}")
     return _finish(np.eye(n, n if m is None else m, dtype=_float_dtype(dtype).np), device, requires_grad)
 
 
@@ -171,7 +179,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0 and end != start:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     d = _dtype_arg(dtype)
     if d is None:
         is_float = any(isinstance(v, float) for v in (start, end, step))
@@ -186,7 +194,7 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: 
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     d = _float_dtype(dtype)
-    work = d.np if d.is_floating_point else np.float64
+    work = d.np if d.is_floating_point else np.dtype(np.float64)
     i = np.arange(steps, dtype=work)
     if steps > 1:
         step = (work.type(end) - work.type(start)) / work.type(steps - 1)
@@ -198,23 +206,23 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: 
 
 
 # ---- random ------------------------------------------------------------------------------------------
-def _random_float(draw, size, dtype):
+def _random_float(draw, size, dtype, kernel: str):
     d = _float_dtype(dtype)
     if not d.is_floating_point:
-        raise RuntimeError(f'"check_uniform_bounds" not implemented for \'{d.name}\'')
+        raise not_implemented(kernel, d.np)
     work = d.np if d.np in (np.float32, np.float64) else np.float32
     return draw(size, work).astype(d.np, copy=False)
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     rng = rng_of(generator)
-    data = _random_float(lambda s, t: rng.random(s, dtype=t), _sizes(size), dtype)
+    data = _random_float(lambda s, t: rng.random(s, dtype=t), _sizes(size), dtype, "check_uniform_bounds")
     return _finish(data, device, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     rng = rng_of(generator)
-    data = _random_float(lambda s, t: rng.standard_normal(s, dtype=t), _sizes(size), dtype)
+    data = _random_float(lambda s, t: rng.standard_normal(s, dtype=t), _sizes(size), dtype, "normal_kernel_cpu")
     return _finish(data, device, requires_grad)
 
 
@@ -233,6 +241,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
 
 def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     d = _dtype_arg(dtype) or _dtype.int64
+    _sizes((n,))
     data = rng_of(generator).permutation(int(n)).astype(d.np)
     return _finish(data, device, requires_grad)
 

@@ -5,7 +5,7 @@ Gradients of indexing scatter-*add* into zeros, so repeated indices accumulate.
 from __future__ import annotations
 
 from .. import _dtype
-from ._util import Node, Tensor, _GradMode, _make, fill_value, record, sum_to, wrap_dim
+from ._util import Node, Tensor, _GradMode, _make, c_type_name, fill_value, record, sum_to, wrap_dim
 
 
 # ---- index conversion ----------------------------------------------------------------------------
@@ -236,21 +236,26 @@ def _mask_error(shape, idx):
         view = np.broadcast_to(np.empty(()), shape)[tuple(basic)].shape
     except IndexError:
         return None
-    kept = {None: 1, Ellipsis: 0}
-    used = sum(i.ndim if _is_mask(i) else kept.get(i, 0 if type(i) is int else 1) for i in idx if i is not Ellipsis)
+    used = sum(_view_dims(i) for i in idx if i is not Ellipsis)
     dim = 0
     for i in idx:
         if i is Ellipsis:
             dim += len(view) - used
-        elif _is_mask(i):
+            continue
+        if _is_mask(i):
             for k, size in enumerate(i.shape):
                 if view[dim + k] != size:
                     return IndexError(f"The shape of the mask {list(i.shape)} at index {k} does not match the shape "
                                       f"of the indexed tensor {list(view)} at index {dim + k}")
-            dim += i.ndim
-        elif type(i) is not int:
-            dim += 1
+        dim += _view_dims(i)
     return None
+
+
+def _view_dims(i) -> int:
+    """How many dims of the basic-indexed view one index element stands for."""
+    if _is_mask(i):
+        return i.ndim
+    return 0 if type(i) is int else 1
 
 
 def _assign(data, idx, value, x: Tensor):
@@ -298,8 +303,8 @@ def setitem(x: Tensor, index, value) -> None:
 
 # ---- gather / scatter ----------------------------------------------------------------------------
 def _check_index(x: Tensor, dim: int, index: Tensor, name: str):
-    if index._data.dtype != _dtype.int64.np:
-        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if index._data.dtype not in (_dtype.int64.np, _dtype.int32.np):
+        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
     if index._data.ndim != x._data.ndim and x._data.ndim:
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
 
@@ -307,11 +312,15 @@ def _check_index(x: Tensor, dim: int, index: Tensor, name: str):
 def _take(xp, d, dim, idx):
     if d.ndim == 0:
         return d.reshape(()) if idx.ndim == 0 else d.reshape(1)[idx]
-    n = d.shape[dim]
-    if idx.size and (idx.min() < -n or idx.max() >= n):
+    _check_bounds(idx, dim, d.shape[dim])
+    return xp.take_along_axis(d, idx, axis=dim)
+
+
+def _check_bounds(idx, dim: int, n: int) -> None:
+    """gather/scatter indices must lie in [0, n): no negative indices, unlike x[i]."""
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
         bad = int(idx.max()) if idx.max() >= n else int(idx.min())
         raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {n}")
-    return xp.take_along_axis(d, idx, axis=dim)
 
 
 class GatherBackward0(Node):
@@ -370,6 +379,13 @@ def _scatter_add_array(backend, target, dim, idx, src):
 def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     _check_index(x, dim, index, "scatter_add")
     dim = wrap_dim(dim, x._data.ndim)
+    if x._data.ndim:
+        _check_bounds(index._data, dim, x._data.shape[dim])
+    return _scatter_add(x, dim, index, src)
+
+
+def _scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """scatter_add for checked arguments."""
     data = _scatter_add_array(x.device.backend, x._data.copy(), dim, index._data, src._data.astype(x._data.dtype, copy=False))
     out = _make(data, x.device)
     if _GradMode.enabled and (x._requires_grad or src._requires_grad):
@@ -381,7 +397,7 @@ def scatter_into_zeros(g: Tensor, dim: int, index: Tensor, shape) -> Tensor:
     """zeros(shape).scatter_add(dim, index, g): the gradient of gather and of max(dim)."""
     xp = g.device.xp
     zeros = _make(xp.zeros(shape, dtype=g._data.dtype), g.device)
-    return scatter_add(zeros, dim, index, g)
+    return _scatter_add(zeros, dim, index, g)
 
 
 class IndexSelectBackward0(Node):
@@ -406,7 +422,8 @@ def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
     idx = index._data.reshape(-1)
     n = x._data.shape[dim] if x._data.ndim else 1
     if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise IndexError(f"index out of range in self")
+        bad = int(idx.max()) if idx.max() >= n else int(idx.min())
+        raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={n}")
     out = _make(x.device.xp.take(x._data, idx, axis=dim) if x._data.ndim else x._data.reshape(1)[idx], x.device)
     if _GradMode.enabled and x._requires_grad:
         record(out, IndexSelectBackward0(x, dim, idx))
@@ -435,7 +452,8 @@ class MaskedFillBackward0(Node):
 
 def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
     if mask._data.dtype.kind != "b":
-        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype.name}")
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{c_type_name(mask._data.dtype)}")
     if isinstance(value, Tensor) and value._data.ndim != 0:
         raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value._data.ndim} dimension(s).")

@@ -7,7 +7,7 @@ graph stays correct and the version counter tells backward that the old value is
 from __future__ import annotations
 
 from .. import _dtype
-from ._util import Node, Tensor, _GradMode, _make, fill_value, prepare, record, sum_to, type_word
+from ._util import Node, Tensor, _GradMode, _make, c_type_name, fill_value, prepare, record, sum_to, type_word
 
 # out-of-place op -> the backend ufunc that can do it in place (the fast path of optimizer loops)
 _UFUNC = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide"}
@@ -24,7 +24,7 @@ def _track(self: Tensor, args) -> bool:
     return False
 
 
-def _write(self: Tensor, data) -> None:
+def _write(self: Tensor, data, c_names: bool = False) -> None:
     """Store an op's result into self's array (keeping views of self in sync)."""
     d = self._data
     if data.shape != d.shape:
@@ -35,12 +35,15 @@ def _write(self: Tensor, data) -> None:
         raise RuntimeError(f"output with shape [{', '.join(map(str, d.shape))}] doesn't match the broadcast shape "
                            f"[{', '.join(map(str, shape))}]")
     if data.dtype != d.dtype and not _can_cast(self, data):
-        raise _cast_error(data.dtype, d.dtype)
+        raise _cast_error(data.dtype, d.dtype, c_names)
     try:
         d[...] = data
     except ValueError:
-        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
-                           "single memory location. Please clone() the tensor before performing the operation.") from None
+        raise RuntimeError(_OVERLAP) from None
+
+
+_OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a single memory "
+            "location. Please clone() the tensor before performing the operation.")
 
 
 def _broadcast_shape(a, b):
@@ -54,9 +57,9 @@ def _can_cast(self: Tensor, data) -> bool:
     return bool(xp.can_cast(data.dtype, self._data.dtype, casting="same_kind"))
 
 
-def _cast_error(result_dtype, out_dtype) -> RuntimeError:
-    return RuntimeError(f"result type {type_word(result_dtype)} can't be cast to the desired output type "
-                        f"{type_word(out_dtype)}")
+def _cast_error(result_dtype, out_dtype, c_names: bool = False) -> RuntimeError:
+    out = c_type_name(out_dtype) if c_names else type_word(out_dtype)  # clamp_'s kernel says "long int"
+    return RuntimeError(f"result type {type_word(result_dtype)} can't be cast to the desired output type {out}")
 
 
 def apply(self: Tensor, op, *args, **kwargs) -> Tensor:
@@ -69,7 +72,7 @@ def apply(self: Tensor, op, *args, **kwargs) -> Tensor:
         if self.grad_fn is None and self._requires_grad:
             old._grad_acc = self._grad_acc
         res = op(old, *args, **kwargs)
-        _write(self, res._data)
+        _write(self, res._data, op.__name__ == "clamp")
         self.grad_fn = res.grad_fn
         self._requires_grad = res._requires_grad
     else:
@@ -77,7 +80,7 @@ def apply(self: Tensor, op, *args, **kwargs) -> Tensor:
         if ufunc is not None and kwargs.get("alpha", 1) == 1 and not kwargs.get("rounding_mode") and args:
             _fast(self, op, ufunc, args[0])
         else:
-            _write(self, op(self, *args, **kwargs)._data)
+            _write(self, op(self, *args, **kwargs)._data, op.__name__ == "clamp")
     self._vc[0] += 1
     return self
 
@@ -90,6 +93,7 @@ def _fast(self: Tensor, op, ufunc: str, other) -> None:
     try:
         fn(d, od, out=d, casting="same_kind")
     except (TypeError, ValueError, OverflowError) as e:  # NumPy's casting/broadcast errors, in PyTorch's words
+        _check_out_shape(d.shape, getattr(od, "shape", ()))
         if ufunc == "subtract" and d.dtype.kind == "b":
             from .pointwise import _check_sub
 
@@ -100,9 +104,22 @@ def _fast(self: Tensor, op, ufunc: str, other) -> None:
                 raise _cast_error(rt.np, d.dtype) from None
             _write(self, op(self, other)._data)  # e.g. a Python int out of range: op wraps it like PyTorch
             return
+        if "read-only" in str(e):
+            raise RuntimeError(_OVERLAP) from None
+        raise
+
+
+def _check_out_shape(out_shape, other_shape) -> None:
+    """PyTorch's errors when `other` does not broadcast to an in-place op's output shape."""
+    try:
+        shape = _broadcast_shape(out_shape, other_shape)
+    except ValueError:
         from ._util import broadcast_error
 
-        raise broadcast_error(d.shape, getattr(other, "shape", ())) from None
+        raise broadcast_error(out_shape, other_shape) from None
+    if shape != out_shape:
+        raise RuntimeError(f"output with shape [{', '.join(map(str, out_shape))}] doesn't match the broadcast shape "
+                           f"[{', '.join(map(str, shape))}]")
 
 
 # ---- fill_ / copy_ --------------------------------------------------------------------------------
@@ -193,8 +210,7 @@ def copy_(self: Tensor, src) -> Tensor:
         self._data[...] = src_data
     except ValueError as e:
         if "read-only" in str(e):
-            raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
-                               "single memory location. Please clone() the tensor before performing the operation.") from None
+            raise RuntimeError(_OVERLAP) from None
         raise RuntimeError(f"The size of tensor a ({self._data.shape[-1] if self._data.ndim else 1}) must match the "
                            f"size of tensor b ({src._data.shape[-1] if src._data.ndim else 1}) at non-singleton "
                            f"dimension {max(self._data.ndim - 1, 0)}") from None

@@ -89,24 +89,28 @@ def add(a: Tensor, b, *, alpha=1) -> Tensor:
     if not isinstance(a, Tensor):
         a = _as_tensor(a, b)
     if alpha != 1:
-        b = b * _check_alpha(a, b, alpha)
+        b = _scaled(a, b, alpha)
         out = _binary(a, b, _np_add)
         return _rename(out, AddBackward0, a, b)
     return _binary(a, b, _np_add, AddBackward0)
 
 
-def _check_alpha(a, b, alpha):
-    """alpha as the result dtype takes it: no float alpha for integers; any alpha is True for bools."""
+def _scaled(a, b, alpha):
+    """b * alpha computed in the result dtype, as PyTorch does (no float alpha for integer results)."""
     rt = _dtype.result_type(a, b)
-    if rt.is_floating_point:
-        return alpha
-    if isinstance(alpha, float):
-        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
-    return bool(alpha) if rt is _dtype.bool else alpha
+    if not rt.is_floating_point:
+        if isinstance(alpha, float):
+            raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+        if rt is _dtype.bool:
+            alpha = bool(alpha)
+        elif getattr(b, "dtype", None) is _dtype.bool:
+            b = b.to(rt)  # bool * int would widen to int64
+    return b * alpha
 
 
 def _check_sub(a, b) -> None:
-    a_bool, b_bool = getattr(a, "dtype", None) is _dtype.bool, getattr(b, "dtype", None) is _dtype.bool
+    a_bool = type(a) is bool or getattr(a, "dtype", None) is _dtype.bool
+    b_bool = type(b) is bool or getattr(b, "dtype", None) is _dtype.bool
     if a_bool and b_bool:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
                            "`logical_xor()` operator instead.")
@@ -118,7 +122,7 @@ def _check_sub(a, b) -> None:
 def sub(a: Tensor, b, *, alpha=1) -> Tensor:
     _check_sub(a, b)
     if alpha != 1:
-        b = b * _check_alpha(a, b, alpha)
+        b = _scaled(a, b, alpha)
         return _rename(_binary(a, b, _np_sub), SubBackward0, a, b)
     return _binary(a, b, _np_sub, SubBackward0)
 
@@ -139,7 +143,11 @@ def rsub(a: Tensor, b) -> Tensor:
         return sub(b, a)
     _check_sub(a, b)
     ad, bd, _ = prepare(a, b)
-    out = _make(bd - ad, a.device)
+    try:
+        data = bd - ad
+    except OverflowError:  # a Python int out of an integer dtype's range wraps around, as in PyTorch
+        data = wrap_int(bd, ad.dtype) - ad
+    out = _make(data, a.device)
     if _GradMode.enabled and a._requires_grad:
         record(out, RsubBackward1(a))
     return out
@@ -366,6 +374,8 @@ def _pow_scalar(a: Tensor, c) -> Tensor:
         data = a.device.xp.sqrt(ad)
     else:
         data = ad ** c
+        if data.dtype != ad.dtype:  # NumPy widens bool ** bool to int8
+            data = data.astype(ad.dtype)
     out = _make(data, a.device)
     if _GradMode.enabled and a._requires_grad:
         record(out, PowBackward0(a, c))
@@ -390,8 +400,14 @@ def rpow(a: Tensor, c) -> Tensor:
     if isinstance(c, Tensor):
         return pow(c, a)
     rt = _dtype.result_type(a, c).np
+    if rt.kind == "b":
+        raise not_implemented("pow", rt)
     xp = a.device.xp
-    out = _make(_powers(xp, xp.asarray(c, dtype=rt), a._data.astype(rt, copy=False)), a.device)
+    try:
+        base = xp.asarray(c, dtype=rt)
+    except OverflowError:  # a Python int out of an integer dtype's range wraps around, as in PyTorch
+        base = wrap_int(c, rt)
+    out = _make(_powers(xp, base, a._data.astype(rt, copy=False)), a.device)
     if _GradMode.enabled and a._requires_grad:
         record(out, PowBackward2(a, c, out))
     return out
@@ -491,7 +507,12 @@ class TruncBackward0(_ZeroGrad):
 
 def sign(x: Tensor) -> Tensor:
     d = x._data
-    data = d if d.dtype.kind == "b" else x.device.xp.sign(d)
+    if d.dtype.kind == "b":
+        return _unary(x, d.copy(), SignBackward0)
+    xp = x.device.xp
+    data = xp.sign(d)
+    if d.dtype.kind == "f":
+        data = xp.where(d == d, data, xp.zeros((), d.dtype))  # sign(nan) is 0 in PyTorch
     return _unary(x, data, SignBackward0)
 
 
@@ -777,6 +798,10 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
     d = x._data
     if d.dtype.kind != "f":  # int/bool tensors take the promoted dtype (float bounds make them float)
         d = d.astype(_dtype.result_type(x, *(v for v in (min, max) if v is not None)).np, copy=False)
+        if d.dtype.kind == "b":
+            kernel = "clamp_scalar_cpu" if min is not None and max is not None else (
+                "clamp_min_scalar_cpu" if max is None else "clamp_max_scalar_cpu")
+            raise not_implemented(kernel, d.dtype)
         if d.dtype.kind in "iu":  # integer bounds are cast to the dtype, wrapping around as in PyTorch
             min = None if min is None else wrap_int(min, d.dtype)
             max = None if max is None else wrap_int(max, d.dtype)
@@ -907,7 +932,8 @@ def where(condition: Tensor, a=None, b=None):
     xp = like.device.xp
     cd = condition._data
     if cd.dtype.kind != "b":
-        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype.name.capitalize()}")
+        raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
+                           f"{type_word(cd.dtype)}")
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         rt = _dtype.result_type(a, b).np
     else:
@@ -917,12 +943,24 @@ def where(condition: Tensor, a=None, b=None):
     try:
         data = xp.where(cd, ad, bd).astype(rt, copy=False)
     except ValueError:
-        shapes = [tuple(cd.shape), _shape(a), _shape(b)]
-        raise RuntimeError(f"where(): shapes {shapes} cannot be broadcast together") from None
+        raise _first_broadcast_error(cd.shape, _shape(a), _shape(b)) from None
     out = _make(data, like.device)
     if _GradMode.enabled and (getattr(a, "_requires_grad", False) or getattr(b, "_requires_grad", False)):
         record(out, WhereBackward0(condition, a, b))
     return out
+
+
+def _first_broadcast_error(*shapes) -> RuntimeError:
+    """PyTorch's message for the first of `shapes` that does not broadcast with those before it."""
+    import numpy as np
+
+    shape = shapes[0]
+    for s in shapes[1:]:
+        try:
+            shape = np.broadcast_shapes(shape, s)
+        except ValueError:
+            return broadcast_error(shape, s)
+    return broadcast_error(shapes[0], shapes[-1])
 
 
 # ---- comparisons and logic (no gradient) ----------------------------------------------------------

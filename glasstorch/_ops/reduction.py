@@ -229,11 +229,9 @@ class MinBackward0(MaxBackward0):
 def _extreme(x: Tensor, dim, keepdim, largest: bool, rt):
     xp = x.device.xp
     d = x._data
+    if d.size == 0:
+        _check_nonempty("max" if largest else "min", d.shape, None if dim is None else (wrap_dim(dim, d.ndim),))
     if dim is None:
-        if d.size == 0:
-            name = "max" if largest else "min"
-            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
-                               "Specify the reduction dim with the 'dim' argument.")
         out = _make(xp.asarray(d.max() if largest else d.min()), x.device)
         if _GradMode.enabled and x._requires_grad:
             record(out, (MaxBackward1 if largest else MinBackward1)(x, (x, _alias(out)), None, False))
@@ -278,8 +276,24 @@ def min(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
     return _extreme(x, dim, keepdim, False, min_rt)
 
 
+def _check_nonempty(name: str, shape, dims) -> None:
+    """Reductions without an identity (max, argmax, ...) refuse empty slices, in PyTorch's words."""
+    if dims is None:
+        if 0 in shape:
+            if name.startswith("arg"):
+                raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                               "Specify the reduction dim with the 'dim' argument.")
+        return
+    for d in dims:
+        if shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
 def _amax_amin(x: Tensor, dim, keepdim, largest):
     axis, dims = _axes(x, dim if dim != () else None)
+    if x._data.size == 0:
+        _check_nonempty("amax" if largest else "amin", x._data.shape, dims)
     data = x._data.max(axis=axis, keepdims=keepdim) if largest else x._data.min(axis=axis, keepdims=keepdim)
     out = _make(x.device.xp.asarray(data), x.device)
     if _GradMode.enabled and x._requires_grad:
@@ -308,6 +322,8 @@ def _arg(x: Tensor, dim, keepdim, largest):
     d = x._data
     if d.dtype.kind == "b":
         raise RuntimeError(f"{'argmax' if largest else 'argmin'}(): does not support bool input")
+    if d.size == 0:
+        _check_nonempty("argmax" if largest else "argmin", d.shape, None if dim is None else (wrap_dim(dim, d.ndim),))
     if dim is None:
         flat = d.reshape(-1)
         i = flat.argmax() if largest else flat.argmin()
@@ -344,7 +360,7 @@ class VarBackward0(_ReduceBackward):
         self.correction = correction
 
     def backward(self, g):
-        (x,) = self.saved_tensors
+        x = self.saved_tensors[0]
         dof = _count(self.in_shape, self.dims) - self.correction
         centered = x - mean(x, self.dims, keepdim=True)
         # like PyTorch, no clamp at 0 degrees of freedom here (the forward clamps): 0 gives inf (and nan)
@@ -353,16 +369,13 @@ class VarBackward0(_ReduceBackward):
 
 class StdBackward0(VarBackward0):
     def __init__(self, x, dims, keepdim, correction, result):
-        super().__init__(x, dims, keepdim, correction)
-        self.result = result
+        _ReduceBackward.__init__(self, x, (x, result), dims, keepdim)  # the result is saved as well
+        self.correction = correction
 
     def backward(self, g):
-        std = self.result
+        std = self.saved_tensors[1]
         g = P.where(std == 0, 0.0, g / (std * 2))
         return VarBackward0.backward(self, g)
-
-    def _release_extra(self):
-        self.result = None
 
 
 def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:

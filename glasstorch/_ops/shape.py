@@ -32,7 +32,7 @@ def _infer(shape: tuple, numel: int) -> tuple:
                 raise RuntimeError("only one dimension can be inferred")
             neg = i
         elif s < 0:
-            raise RuntimeError(f"invalid shape dimension {s}")
+            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape [{', '.join(map(str, shape))}]")
         else:
             known *= s
     if neg is not None:
@@ -226,7 +226,7 @@ def expand(x: Tensor, sizes) -> Tensor:
     sizes = _sizes(sizes)
     shape = x._data.shape
     if len(sizes) < len(shape):
-        raise RuntimeError(f"expand(torch.FloatTensor{{[{', '.join(map(str, shape))}]}}, size=[{', '.join(map(str, sizes))}]): "
+        raise RuntimeError(f"expand({x._type_name()}{{[{', '.join(map(str, shape))}]}}, size=[{', '.join(map(str, sizes))}]): "
                            "the number of sizes provided "
                            f"({len(sizes)}) must be greater or equal to the number of dimensions in the tensor ({len(shape)})")
     lead = len(sizes) - len(shape)
@@ -382,7 +382,7 @@ def _join_dtype(tensors):
 def cat(tensors, dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     # PyTorch skips 1-D empty tensors in cat (legacy behaviour)
     parts = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or tensors[:1]
     nd = parts[0]._data.ndim
@@ -468,6 +468,7 @@ def split(x: Tensor, split_size, dim: int = 0):
         if split_size <= 0 and not (split_size == 0 and n == 0):
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
         sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else []) if split_size else [0]
+        sizes = sizes or [0]  # an empty dim still gives one (empty) piece
     else:
         sizes = [int(s) for s in split_size]
         if builtins_sum(sizes) != n:
@@ -492,8 +493,9 @@ def chunk(x: Tensor, chunks: int, dim: int = 0):
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     n = x._data.shape[wrap_dim(dim, x._data.ndim)]
-    size = -(-n // chunks) if n else 1
-    return split(x, size, dim)
+    if n == 0:  # PyTorch gives `chunks` empty pieces
+        return split(x, [0] * chunks, dim)
+    return split(x, -(-n // chunks), dim)
 
 
 def unbind(x: Tensor, dim: int = 0):

@@ -1,7 +1,7 @@
 """Reverse-mode automatic differentiation: backward(), grad(), custom Functions, gradcheck."""
 from __future__ import annotations
 
-from . import function, graph  # noqa: F401  (torch.autograd.function.once_differentiable, ...)
+from . import function, functional, graph  # noqa: F401  (torch.autograd.function.once_differentiable, ...)
 from .anomaly_mode import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .engine import run_backward
 from .function import Function, FunctionCtx, once_differentiable

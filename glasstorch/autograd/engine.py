@@ -90,13 +90,14 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
                 if gi is not None:
                     if nr:  # output 1, 2, ... of a multi-output custom Function
                         nxt._add_output_grad(nr, gi)
-                    else:
-                        _accumulate(grads, nxt, gi)
+                    else:  # sum the gradients reaching one node (inlined _accumulate: the hot path)
+                        old = grads.get(nxt)
+                        grads[nxt] = gi if old is None else old + gi
                 left = deps[nxt] - 1
                 deps[nxt] = left
                 if left == 0:
                     ready.append(nxt)
-            in_grads = gi = None  # drop our references: a leaf steals a gradient only nobody else holds
+            in_grads = gi = old = None  # drop our references: a leaf steals a gradient only nobody else holds
     finally:
         _GradMode.enabled = prev_mode
 

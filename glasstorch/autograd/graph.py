@@ -1,8 +1,14 @@
 """Graph nodes. Every differentiable op records one `Node` (its `grad_fn`) on its output.
 
-A node knows the nodes of its inputs (`next_functions`) and the values its backward formula needs
-(`saved`). Leaves that require grad are represented in the graph by an `AccumulateGrad` node,
-which adds the incoming gradient to `leaf.grad`.
+A node knows where its inputs' gradients go (`next_functions`: one `(node, output_nr)` edge per
+input, `(None, 0)` for inputs that need none) and the tensors its backward formula needs (`saved`,
+with their version numbers, so that an in-place change made since is an error). Leaves that
+require grad are represented in the graph by an `AccumulateGrad` node, which adds the incoming
+gradient to `leaf.grad`.
+
+A node that needs its own output saves a graph-free alias of it (marked `_out_alias`): holding
+the output itself would make a reference cycle. Under create_graph the alias is handed to the
+backward formula as output 0 of the node again, so second derivatives see the dependency.
 """
 from __future__ import annotations
 
@@ -180,7 +186,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _user_stack() -> str:
     """The current stack without glasstorch's own frames: where user code called the op."""
-    frames = [f for f in traceback.extract_stack()[:-1] if not f.filename.startswith(_PACKAGE_DIR)]
+    frames = [f for f in traceback.extract_stack()[:-1] if not f.filename.startswith(_PACKAGE_DIR + os.sep)]
     return "".join(traceback.format_list(frames))
 
 

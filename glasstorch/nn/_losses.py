@@ -9,13 +9,14 @@ differentiable Tensor ops under create_graph=True, so double backward is correct
 """
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
 
 from .. import _dtype
 from .._ops import pointwise as P, reduction as R
-from .._ops._util import Node, Tensor, _GradMode, _make, record, sum_to
+from .._ops._util import Node, Tensor, _GradMode, _make, broadcast_error, record, sum_to
 
 _REDUCTIONS = ("none", "mean", "sum")
 _TYPE_WORD = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
@@ -52,26 +53,38 @@ def _reduce(losses, reduction: str, denom=None):
         return total
     if denom is None:
         denom = losses.size
-    with np.errstate(divide="ignore", invalid="ignore"):  # mean of nothing is nan, as in PyTorch
-        return total / total.dtype.type(denom)
+    return _divide(total, denom)
+
+
+def _divide(a, denom):
+    """a / denom in a's dtype; 0 / 0 is nan without a warning (the mean of nothing, as in PyTorch)."""
+    if denom == 0:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return a / a.dtype.type(denom)
+    return a / a.dtype.type(denom)
 
 
 # ---- class-index targets ----------------------------------------------------------------------
 class _ClassTargets:
     """Class-index targets checked and prepared once for nll_loss and cross_entropy.
 
-    index:  (N, 1, *rest) int64 array for take_along_axis over the class dim; ignored -> 0
+    index:  (N, *rest) int array of classes, ignored entries replaced by 0
+    rows:   arange(N) for 2-D inputs (picking x[rows, index] is the fastest gather), else None
     weight: (N, *rest) array: class weight * (not ignored), or None when every element counts 1
     denom:  what 'mean' divides by (sum of weight, or the number of elements)
     """
 
-    __slots__ = ("index", "weight", "denom", "reduction", "out_shape")
+    __slots__ = ("index", "rows", "weight", "denom", "reduction", "out_shape", "xp")
 
-    def __init__(self, x: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, reduction: str):
-        """`x` is the (N, C, *rest) input (1-D inputs already given a batch dim of 1)."""
+    def __init__(self, x: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, reduction: str,
+                 out_shape: tuple):
+        """`x` is the (N, C, *rest) input (1-D inputs already given a batch dim of 1); out_shape is
+        the shape of reduction='none' results (the caller's target shape)."""
+        self.xp = xp = x.device.xp
         td = target._data
         n_class = x._data.shape[1]
         self.reduction = reduction
+        self.out_shape = out_shape
         valid = None
         if td.size:
             lo, hi = td.min(), td.max()
@@ -82,34 +95,47 @@ class _ClassTargets:
                     raise IndexError(f"Target {int(td[bad].reshape(-1)[0])} is out of bounds.")
                 if valid.all():
                     valid = None
-        safe = td if valid is None else np.where(valid, td, 0)
-        self.index = safe.astype(np.int64, copy=False)[:, None]
-        dtype = x._data.dtype
+        self.index = td if valid is None else xp.where(valid, td, 0)
+        self.rows = xp.arange(td.shape[0]) if td.ndim == 1 else None
         w = None
         if weight is not None:
-            w = weight._data[safe]
+            w = weight._data[self.index]
             if valid is not None:
                 w = w * valid
         elif valid is not None:
-            w = valid.astype(dtype)
+            w = valid.astype(x._data.dtype)
         self.weight = w
         self.denom = td.size if w is None else w.sum()
-        self.out_shape = target._data.shape
+
+    def pick(self, a):
+        """a[n, index[n], ...]: each element's entry at its target class, shape (N, *rest)."""
+        if self.rows is not None:
+            return a[self.rows, self.index]
+        return self.xp.take_along_axis(a, self.index[:, None], axis=1)[:, 0]
+
+    def add_at_targets(self, a, value) -> None:
+        """a[n, index[n], ...] += value, in place."""
+        if self.rows is not None:
+            a[self.rows, self.index] += value
+        else:
+            idx = self.index[:, None]
+            xp = self.xp
+            xp.put_along_axis(a, idx, xp.take_along_axis(a, idx, axis=1) + value, axis=1)
 
     def scale(self, g):
-        """d loss_i / d (picked log-probability_i) up to sign, as an array broadcastable to (N, 1, *rest)."""
+        """d loss / d (picked log-probability), up to sign: g weighted and divided as the reduction
+        says, as an array (or scalar) broadcastable to (N, 1, *rest)."""
         w = self.weight
         if self.reduction == "none":
             s = g if w is None else g * w
             return s[:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s = g if self.reduction == "sum" else g / g.dtype.type(self.denom)
+        s = g if self.reduction == "sum" else _divide(g, self.denom)
         return s if w is None else (s * w)[:, None]
 
     def onehot(self, shape, dtype):
-        oh = np.zeros(shape, dtype)
-        np.put_along_axis(oh, self.index, 1, axis=1)
-        return oh
+        """An array of `shape` (N, C, *rest) with 1 at each element's target class."""
+        classes = self.xp.arange(shape[1]).reshape((1, -1) + (1,) * (len(shape) - 2))
+        return (self.index[:, None] == classes).astype(dtype)
 
 
 def _check_class_input(x: Tensor, target: Tensor, weight: Tensor | None):
@@ -150,19 +176,27 @@ def _batched(x: Tensor, target: Tensor):
 def _result(data, targets: _ClassTargets, x: Tensor) -> Tensor:
     if targets.reduction == "none":
         data = data.reshape(targets.out_shape)
-    return _make(np.asarray(data, dtype=x._data.dtype), x.device)
-
-
-def _scale_tensor(g: Tensor, tg: _ClassTargets, bshape: tuple, dtype) -> Tensor:
-    """tg.scale(g) built from differentiable ops on the Tensor g (for create_graph=True)."""
-    if tg.reduction == "none":
-        const = tg.scale(np.ones(bshape[:1] + bshape[2:], dtype))  # (N, 1, *rest)
-        return g.reshape(bshape[:1] + (1,) + bshape[2:]) * _make(const, g.device)
-    return g * _make(np.asarray(tg.scale(np.ones((), dtype))), g.device)
+    return _make(x.device.xp.asarray(data, dtype=x._data.dtype), x.device)
 
 
 def _batched_shape(shape: tuple) -> tuple:
     return shape if len(shape) > 1 else (1,) + shape
+
+
+def _scale_tensor(g: Tensor, tg: _ClassTargets, bshape: tuple, dtype) -> Tensor:
+    """tg.scale(g) built from differentiable ops on the Tensor g (for create_graph=True)."""
+    xp = g.device.xp
+    if tg.reduction == "none":
+        const = tg.scale(xp.ones(bshape[:1] + bshape[2:], dtype))  # (N, 1, *rest)
+        return g.reshape(bshape[:1] + (1,) + bshape[2:]) * _make(const, g.device)
+    return g * _make(xp.asarray(tg.scale(xp.ones((), dtype))), g.device)
+
+
+def _scale_array(g, tg: _ClassTargets, bshape: tuple):
+    """tg.scale of the raw gradient array (per element for reduction='none')."""
+    if tg.reduction == "none":
+        g = g.reshape(bshape[:1] + bshape[2:])
+    return tg.scale(g)
 
 
 class NllLossBackward0(Node):
@@ -180,8 +214,7 @@ class NllLossBackward0(Node):
         onehot = tg.onehot(bshape, self.dtype)
         if _GradMode.enabled:  # linear in g: a constant times the (differentiable) g
             return ((_make(-onehot, g.device) * _scale_tensor(g, tg, bshape, self.dtype)).reshape(self.shape),)
-        gd = g._data.reshape(bshape[:1] + bshape[2:]) if tg.reduction == "none" else g._data
-        onehot *= -tg.scale(gd)
+        onehot *= -_scale_array(g._data, tg, bshape)
         return (_make(onehot.reshape(self.shape), g.device),)
 
     def _release_extra(self) -> None:
@@ -193,8 +226,8 @@ def nll_loss(x: Tensor, target: Tensor, weight: Tensor | None = None, ignore_ind
     """-x[n, target[n]] (times weight[target[n]]), averaged over the weights or summed."""
     _check_class_input(x, target, weight)
     xb, tb = _batched(x, target)
-    tg = _ClassTargets(xb, tb, weight, ignore_index, reduction)
-    picked = np.take_along_axis(xb._data, tg.index, axis=1)[:, 0]
+    tg = _ClassTargets(xb, tb, weight, ignore_index, reduction, target._data.shape)
+    picked = tg.pick(xb._data)
     losses = -picked if tg.weight is None else -picked * tg.weight
     out = _result(_reduce(losses, reduction, tg.denom), tg, x)
     if _GradMode.enabled and x._requires_grad:
@@ -223,21 +256,12 @@ class _CrossEntropyBackward(Node):
     def backward(self, g):
         (x,) = self.saved_tensors
         tg = self.targets
-        shape = x._data.shape
         if _GradMode.enabled:
             return (self._differentiable_grad(g, x, tg),)
         p = self.exp_shifted / self.sum_exp  # softmax, (N, C, *rest)
-        gd = g._data
-        if tg.reduction == "none":
-            gd = gd.reshape(p.shape[:1] + p.shape[2:])
-        idx = tg.index
-        if p.ndim == 2:
-            rows = np.arange(p.shape[0])
-            p[rows, idx[:, 0]] -= 1
-        else:
-            np.put_along_axis(p, idx, np.take_along_axis(p, idx, axis=1) - 1, axis=1)
-        p *= tg.scale(gd)
-        return (_make(p.reshape(shape), g.device),)
+        tg.add_at_targets(p, -1)
+        p *= _scale_array(g._data, tg, p.shape)
+        return (_make(p.reshape(x._data.shape), g.device),)
 
     def _differentiable_grad(self, g: Tensor, x: Tensor, tg: _ClassTargets) -> Tensor:
         """The same gradient from Tensor ops (softmax of x, g), for create_graph=True."""
@@ -257,16 +281,13 @@ def cross_entropy_indices(x: Tensor, target: Tensor, weight: Tensor | None, igno
         raise NotImplementedError(f'"log_softmax_lastdim_kernel_impl" not implemented for \'{_word(x)}\'')
     _check_class_input(x, target, weight)
     xb, tb = _batched(x, target)
-    tg = _ClassTargets(xb, tb, weight, ignore_index, reduction)
+    tg = _ClassTargets(xb, tb, weight, ignore_index, reduction, target._data.shape)
+    xp = x.device.xp
     xd = xb._data
     shifted = xd - xd.max(axis=1, keepdims=True)
-    e = np.exp(shifted)
+    e = xp.exp(shifted)
     s = e.sum(axis=1, keepdims=True)
-    if xd.ndim == 2:
-        picked = shifted[np.arange(xd.shape[0]), tg.index[:, 0]]
-    else:
-        picked = np.take_along_axis(shifted, tg.index, axis=1)[:, 0]
-    losses = np.log(s[:, 0]) - picked  # -log_softmax at the target
+    losses = xp.log(s[:, 0]) - tg.pick(shifted)  # -log_softmax at the target
     if tg.weight is not None:
         losses *= tg.weight
     out = _result(_reduce(losses, reduction, tg.denom), tg, x)
@@ -356,16 +377,19 @@ def _grad_as(g: Tensor, like: Tensor) -> Tensor:
 
 
 def mse_loss(x: Tensor, target: Tensor, reduction: str) -> Tensor:
-    dt = _dtype.result_type(x, target)
-    if not dt.is_floating_point:
-        raise NotImplementedError(f'"mse_cpu" not implemented for \'{_TYPE_WORD[dt.name]}\'')
+    """reduce((x - target)^2), x and target broadcast together."""
     xd, td = x._data, target._data
-    if xd.dtype != dt.np:
-        xd = xd.astype(dt.np)
-    if td.dtype != dt.np:
-        td = td.astype(dt.np)
-    diff = xd - td
-    out = _make(np.asarray(_reduce(diff * diff, reduction), dtype=dt.np), x.device)
+    if xd.dtype != td.dtype or xd.dtype.kind != "f":
+        dt = _dtype.result_type(x, target)
+        if not dt.is_floating_point:
+            raise NotImplementedError(f'"mse_cpu" not implemented for \'{_TYPE_WORD[dt.name]}\'')
+        xd, td = xd.astype(dt.np, copy=False), td.astype(dt.np, copy=False)
+    try:
+        diff = xd - td
+    except ValueError:
+        raise broadcast_error(xd.shape, td.shape) from None
+    squared = diff * diff
+    out = _make(x.device.xp.asarray(_reduce(squared, reduction), dtype=diff.dtype), x.device)
     if _GradMode.enabled and (x._requires_grad or target._requires_grad):
         record(out, MseLossBackward0(x, target, diff, reduction))
     return out
@@ -401,17 +425,18 @@ def binary_cross_entropy(x: Tensor, target: Tensor, weight: Tensor | None, reduc
     xd, td = x._data, target._data
     if xd.dtype != td.dtype:
         raise RuntimeError(f"Found dtype {_word(target)} but expected {_word(x)}")
+    xp = x.device.xp
     if ((xd < 0) | (xd > 1)).any():
         raise RuntimeError("all elements of input should be between 0 and 1")
     if ((td < 0) | (td > 1)).any():
         raise RuntimeError("all elements of target should be between 0 and 1")
-    with np.errstate(divide="ignore"):
-        log_x = np.maximum(np.log(xd), -100)
-        log_1mx = np.maximum(np.log1p(-xd), -100)
+    with np.errstate(divide="ignore"):  # log(0) = -inf, then clamped
+        log_x = xp.maximum(xp.log(xd), -100)
+        log_1mx = xp.maximum(xp.log1p(-xd), -100)
     losses = -(td * log_x + (1 - td) * log_1mx)
     if weight is not None:
         losses = losses * weight._data
-    out = _make(np.asarray(_reduce(losses, reduction), dtype=xd.dtype), x.device)
+    out = _make(xp.asarray(_reduce(losses, reduction), dtype=xd.dtype), x.device)
     if _GradMode.enabled and (x._requires_grad or target._requires_grad):
         record(out, BinaryCrossEntropyBackward0(x, target, weight, reduction))
     return out
@@ -431,7 +456,7 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
         x, t = self.saved_tensors
         n = self.next_functions
         if self.reduction == "mean":
-            g = g / max(int(np.prod(self.out_shape)), 1)
+            g = g / max(math.prod(self.out_shape), 1)
         if self.weight is not None:
             g = g * self.weight
         pw = self.pos_weight
@@ -458,14 +483,15 @@ def binary_cross_entropy_with_logits(x: Tensor, target: Tensor, weight: Tensor |
     dt = _dtype.result_type(x, target)
     xd = x._data.astype(dt.np, copy=False)
     td = target._data.astype(dt.np, copy=False)
-    softplus_neg = np.log1p(np.exp(-np.abs(xd))) + np.maximum(-xd, 0)
+    xp = x.device.xp
+    softplus_neg = xp.log1p(xp.exp(-xp.abs(xd))) + xp.maximum(-xd, 0)
     if pos_weight is None:
         losses = (1 - td) * xd + softplus_neg
     else:
         losses = (1 - td) * xd + (1 + (pos_weight._data - 1) * td) * softplus_neg
     if weight is not None:
         losses = losses * weight._data
-    out = _make(np.asarray(_reduce(losses, reduction), dtype=dt.np), x.device)
+    out = _make(xp.asarray(_reduce(losses, reduction), dtype=dt.np), x.device)
     if _GradMode.enabled and (x._requires_grad or target._requires_grad):
         record(out, BinaryCrossEntropyWithLogitsBackward0(x, target, weight, pos_weight, reduction, losses.shape))
     return out

@@ -38,11 +38,13 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         # BLAS adds short dot products in a different order than PyTorch's kernels, which add
         # left to right; with ReLU after it, a sum that should be exactly 0 may then land on the
         # other side of 0 (seed 003's first step). Re-add the few terms in PyTorch's order.
-        x, w = input._data, weight._data
-        data = (x[..., None, :] * w.astype(x.dtype, copy=False)).sum(-1)
+        # (A stopgap until the core's linear sums short products this way itself.)
+        dt = out._data.dtype
+        x, w = input._data.astype(dt, copy=False), weight._data.astype(dt, copy=False)
+        data = (x[..., None, :] * w).sum(-1)
         if bias is not None:
             data += bias._data
-        out._data = data.astype(out._data.dtype, copy=False)
+        out._data = data
     return out
 
 
@@ -209,8 +211,9 @@ class EmbeddingBackward0(Node):
 
     def backward(self, g):
         idx = self.index
+        xp = g.device.xp
         if self.scale_grad_by_freq:
-            counts = np.bincount(idx.reshape(-1), minlength=self.shape[0]).astype(g._data.dtype)
+            counts = xp.bincount(idx.reshape(-1), minlength=self.shape[0]).astype(g._data.dtype)
             g = g / _make(counts[idx][..., None], g.device)
         if self.padding_idx >= 0:
             keep = (idx != self.padding_idx).astype(g._data.dtype)[..., None]
@@ -223,9 +226,10 @@ class EmbeddingBackward0(Node):
 
 def _embedding_renorm(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:
     """Rescale, in place, the looked-up rows whose norm exceeds max_norm (like torch.embedding_renorm_)."""
-    rows = np.unique(idx)
+    xp = weight.device.xp
+    rows = xp.unique(idx)
     w = weight._data
-    norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
+    norms = xp.linalg.norm(w[rows], ord=norm_type, axis=1)
     big = norms > max_norm
     if big.any():
         w[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(w.dtype)
@@ -349,8 +353,8 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
         if mode == "reflect" and (before >= size or after >= size):
             raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
                                f"but got: padding ({before}, {after}) at dimension {dim} of input {list(input.shape)}")
-        index = np.pad(np.arange(size), (before, after), mode=_INDEX_PAD_MODES[mode])
-        out = _index_select(out, dim, _make(index.astype(np.int64)))
+        index = np.pad(np.arange(size, dtype=np.int64), (before, after), mode=_INDEX_PAD_MODES[mode])
+        out = _index_select(out, dim, _make(input.device.backend.from_numpy(index), input.device))
     return out
 
 

@@ -6,6 +6,7 @@ Everything else (parameters(), state_dict(), to(), train(), repr) walks those ta
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import warnings
 from collections import OrderedDict, namedtuple
@@ -93,9 +94,11 @@ class Module:
 
     def __init__(self, *args, **kwargs) -> None:
         if not self.call_super_init and kwargs:
-            raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword argument '{next(iter(kwargs))}'")
+            raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword argument "
+                            f"'{next(iter(kwargs))}'")
         if not self.call_super_init and args:
-            raise TypeError(f"{type(self).__name__}.__init__() takes 1 positional argument but {len(args) + 1} were given")
+            raise TypeError(f"{type(self).__name__}.__init__() takes 1 positional argument but {len(args) + 1} "
+                            "were given")
         # written straight into __dict__: __setattr__ needs these tables to exist already
         self.__dict__.update(
             training=True,
@@ -149,7 +152,10 @@ class Module:
         return result
 
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False) -> _Handle:
-        """hook(module, args) -> None or new args (with_kwargs: hook(module, args, kwargs) -> None or (args, kwargs))."""
+        """hook(module, args) -> None or new args.
+
+        with_kwargs=True: hook(module, args, kwargs) -> None or (new_args, new_kwargs).
+        """
         handle = _add_hook(self._forward_pre_hooks, hook, prepend)
         if with_kwargs:
             self._forward_pre_hooks_with_kwargs[handle.id] = True
@@ -469,7 +475,8 @@ class Module:
         """
         dtype, device, _ = _parse_to(None, args, dict(kwargs))
         if dtype is not None and not dtype.is_floating_point:
-            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired dtype={dtype}")
+            raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                            f"dtype={dtype}")
 
         def convert(t: Tensor) -> Tensor:
             target = dtype if dtype is not None and t.dtype.is_floating_point else None
@@ -498,13 +505,13 @@ class Module:
     # ---- state_dict --------------------------------------------------------------------------
     def get_extra_state(self) -> Any:
         raise RuntimeError("Reached a code path in Module.get_extra_state() that should never be called. "
-                           "Please file an issue at https://github.com/pytorch/pytorch/issues/new?template=bug-report.yml "
-                           "to report this bug.")
+                           "Please file an issue at "
+                           "https://github.com/pytorch/pytorch/issues/new?template=bug-report.yml to report this bug.")
 
     def set_extra_state(self, state: Any) -> None:
         raise RuntimeError("Reached a code path in Module.set_extra_state() that should never be called. "
-                           "Please file an issue at https://github.com/pytorch/pytorch/issues/new?template=bug-report.yml "
-                           "to report this bug.")
+                           "Please file an issue at "
+                           "https://github.com/pytorch/pytorch/issues/new?template=bug-report.yml to report this bug.")
 
     def _has_extra_state(self) -> bool:
         return type(self).get_extra_state is not Module.get_extra_state
@@ -552,6 +559,22 @@ class Module:
             if result is not None:
                 destination = result
         return destination
+
+    def register_state_dict_pre_hook(self, hook: Callable) -> _Handle:
+        """hook(module, prefix, keep_vars) runs before this module's state_dict() collects its entries."""
+        return _add_hook(self._state_dict_pre_hooks, hook, False)
+
+    def register_state_dict_post_hook(self, hook: Callable) -> _Handle:
+        """hook(module, state_dict, prefix, local_metadata) runs after; it may edit state_dict in place."""
+        return _add_hook(self._state_dict_hooks, hook, False)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable) -> _Handle:
+        """hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)."""
+        return _add_hook(self._load_state_dict_pre_hooks, functools.partial(hook, self), False)
+
+    def register_load_state_dict_post_hook(self, hook: Callable) -> _Handle:
+        """hook(module, incompatible_keys) runs after load_state_dict; it may edit the key lists in place."""
+        return _add_hook(self._load_state_dict_post_hooks, hook, False)
 
     def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata: dict, strict: bool,
                               missing_keys: list, unexpected_keys: list, error_msgs: list) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-import numpy as np
-
 from ..._tensor import Tensor, _make
 from ...autograd.grad_mode import no_grad
 
@@ -16,9 +14,8 @@ def _as_list(tensors) -> list:
     return [tensors] if isinstance(tensors, Tensor) else list(tensors)
 
 
-def _array_norm(a, p: float):
+def _array_norm(xp, a, p: float):
     """The p-norm of an array (flattened), in the array's dtype."""
-    xp = np if isinstance(a, np.ndarray) else __import__("cupy")
     flat = a.reshape(-1)
     if p == 2.0:
         return xp.sqrt(flat @ flat) if flat.dtype.kind == "f" and flat.size else xp.sqrt((flat * flat).sum())
@@ -39,10 +36,11 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
         from ..._ops.creation import tensor
 
         return tensor(0.0)
-    norms = [_array_norm(t._data, norm_type) for t in tensors]
+    xp = tensors[0].device.xp
     dtype = tensors[0]._data.dtype
-    total = _array_norm(np.asarray(norms, dtype=dtype), norm_type)
-    out = _make(np.asarray(total, dtype=dtype), tensors[0].device)
+    norms = xp.stack([xp.asarray(_array_norm(xp, t._data, norm_type), dtype=dtype) for t in tensors])
+    total = _array_norm(xp, norms, norm_type)
+    out = _make(xp.asarray(total, dtype=dtype), tensors[0].device)
     if error_if_nonfinite and not math.isfinite(float(total)):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it "
                            "cannot be clipped. To disable this error and scale the gradients by the non-finite norm "
@@ -56,11 +54,12 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor, forea
     if not grads:
         return
     total = total_norm._data
-    coef = total.dtype.type(max_norm) / (total + total.dtype.type(1e-6))
-    coef = min(coef, total.dtype.type(1.0))
+    kind = total.dtype.type  # the coefficient is computed in the norm's dtype, as in PyTorch
+    coef = total_norm.device.xp.minimum(kind(max_norm) / (total + kind(1e-6)), kind(1.0))
+    coef_t = _make(total_norm.device.xp.asarray(coef), total_norm.device)
     with no_grad():
         for g in grads:
-            g.mul_(coef.item() if g._data.dtype != total.dtype else _make(np.asarray(coef), g.device))
+            g.mul_(coef_t)
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
