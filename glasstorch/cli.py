@@ -106,8 +106,9 @@ def cmd_train(args) -> int:
     config = {"dataset": args.dataset, "hidden": args.hidden, "epochs": args.epochs, "batch_size": args.batch_size,
               "optimizer": args.optimizer, "lr": args.lr, "seed": args.seed, "device": args.device}
     if args.resume:
-        if not os.path.exists(state_path):
-            raise UsageError(f"--resume: no saved run in {out} (expected {state_path})")
+        for needed in (state_path, os.path.join(out, "config.json")):
+            if not os.path.exists(needed):
+                raise UsageError(f"--resume: no saved run in {out} (expected {needed})")
         with open(os.path.join(out, "config.json")) as f:
             saved = json.load(f)
         saved["epochs"] = args.epochs if args.epochs_given else saved["epochs"]

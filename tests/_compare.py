@@ -104,13 +104,6 @@ def assert_same(ours, theirs, tol=None, what="result"):
             assert ours == theirs, f"{what}: {ours!r} != torch {theirs!r}"
 
 
-def run_both(fn, arrays, **kwargs):
-    """fn(module, *tensors) run on each library's own copy of `arrays`: (ours, theirs, our inputs, their inputs)."""
-    xs_g = tensors(glasstorch, arrays, **kwargs)
-    xs_t = tensors(torch, arrays, **kwargs)
-    return fn(glasstorch, *xs_g), fn(torch, *xs_t), xs_g, xs_t
-
-
 def raised(fn, *args, **kwargs):
     """The exception fn raises (or None)."""
     try:

@@ -1,9 +1,9 @@
 """The `glasstorch` command (glasstorch/cli.py): train, eval, predict, run, compare, and its errors.
 
-Training runs in-process through `cli.main([...])` (one short run shared by the module, plus the
-resume check); usage errors run as real `python -m glasstorch` processes, so that the exit status
-and the absence of a traceback are what a user would see. MNIST comes from $GLASSTORCH_DATA or
-the shared folder beside the checkout; tests that need it are skipped without it.
+Commands run as real `python -m glasstorch` processes, so that exit statuses, stderr and the
+absence of a traceback are what a user would see; eval and predict also run in-process through
+`cli.main([...])`. One short training run is shared by the module. MNIST comes from
+$GLASSTORCH_DATA or the shared folder beside the checkout; tests that need it are skipped without it.
 """
 from __future__ import annotations
 
@@ -22,10 +22,12 @@ import pytest
 
 import glasstorch
 from glasstorch import cli
+from glasstorch.datasets import MNIST
 from glasstorch.utils.safetensors import save_file
 
 ROOT = Path(__file__).resolve().parent.parent
-MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+               "t10k-labels-idx1-ubyte")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -41,14 +43,21 @@ MNIST_DIR = find_mnist()
 needs_mnist = pytest.mark.skipif(MNIST_DIR is None, reason="MNIST not found (set GLASSTORCH_DATA)")
 
 
-def glasstorch_cmd(*args: str, cwd: str | os.PathLike | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+# The CI machine has 2 cores, shared with other jobs. A multi-threaded BLAS on a busy CPU makes
+# the MLP's small matrix products 10-100x slower (its threads wait for each other), so the child
+# processes use one BLAS thread; results do not depend on it.
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def glasstorch_cmd(*args: str, cwd: str | os.PathLike | None = None,
+                   timeout: float = 300) -> subprocess.CompletedProcess:
     """`python -m glasstorch ARGS` in a fresh interpreter, this checkout first on the path."""
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONIOENCODING="utf-8")
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONIOENCODING="utf-8", **ONE_THREAD)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     if MNIST_DIR:
         env["GLASSTORCH_DATA"] = MNIST_DIR
     return subprocess.run([sys.executable, "-m", "glasstorch", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=timeout)
+                          cwd=cwd, timeout=timeout, check=False)
 
 
 def run_main(*args: str) -> tuple[int, str]:
@@ -87,14 +96,14 @@ def trained(tmp_path_factory):
     if MNIST_DIR is None:
         pytest.skip("MNIST not found (set GLASSTORCH_DATA)")
     out = tmp_path_factory.mktemp("run")
-    rc, stdout = run_main("train", "--epochs", "2", "--out", str(out), "--data-dir", MNIST_DIR)
-    assert rc == 0
-    return out, stdout
+    proc = glasstorch_cmd("train", "--epochs", "2", "--out", str(out), "--data-dir", MNIST_DIR)
+    assert proc.returncode == 0, proc.stderr
+    return out, proc.stdout
 
 
 @pytest.fixture(scope="module")
 def mnist_test():
-    images, labels = glasstorch.datasets.MNIST(root=MNIST_DIR, train=False).tensors()
+    images, labels = MNIST(root=MNIST_DIR, train=False).tensors()
     return images, labels
 
 
@@ -160,10 +169,10 @@ def test_checkpoint_loads_in_safetensors_and_torch(trained, mnist_test):
 def test_resume_continues_a_run_exactly(trained, tmp_path):
     """1 epoch, then --resume --epochs 2, ends where 2 epochs in one go end: same metrics, same weights."""
     straight = trained[0]
-    assert run_main("train", "--epochs", "1", "--out", str(tmp_path), "--data-dir", MNIST_DIR)[0] == 0
-    rc, stdout = run_main("train", "--resume", "--epochs", "2", "--out", str(tmp_path), "--data-dir", MNIST_DIR)
-    assert rc == 0
-    assert "epoch  1/2" not in stdout and "epoch  2/2" in stdout  # only the missing epoch ran
+    assert glasstorch_cmd("train", "--epochs", "1", "--out", str(tmp_path)).returncode == 0
+    proc = glasstorch_cmd("train", "--resume", "--epochs", "2", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "epoch  1/2" not in proc.stdout and "epoch  2/2" in proc.stdout  # only the missing epoch ran
 
     def untimed(folder):
         return [{k: v for k, v in row.items() if k not in ("seconds", "samples_per_s")}
@@ -184,7 +193,10 @@ def test_resume_of_a_finished_run_is_a_usage_error(trained, tmp_path):
     proc = glasstorch_cmd("train", "--resume", "--out", str(trained[0]))
     assert_usage_error(proc, "nothing to train", "already has 2 epochs")
     proc = glasstorch_cmd("train", "--resume", "--out", str(tmp_path))
-    assert_usage_error(proc, "--resume: no saved run in")
+    assert_usage_error(proc, "--resume: no saved run in", "train_state.pt")
+    (tmp_path / "train_state.pt").write_bytes((trained[0] / "train_state.pt").read_bytes())
+    proc = glasstorch_cmd("train", "--resume", "--out", str(tmp_path))  # the state without its config.json
+    assert_usage_error(proc, "--resume: no saved run in", "config.json")
 
 
 # ---- eval / predict -------------------------------------------------------------------------------
@@ -209,9 +221,9 @@ def write_digit_png(path: Path, index: int, invert: bool = False) -> int:
     """Writes MNIST test image `index` as a 28x28 greyscale PNG; returns its label."""
     from PIL import Image
 
-    test = glasstorch.datasets.MNIST(root=MNIST_DIR, train=False)
+    test = MNIST(root=MNIST_DIR, train=False)
     pixels = test.data[index].numpy()
-    Image.fromarray(255 - pixels if invert else pixels, mode="L").save(path)
+    Image.fromarray(255 - pixels if invert else pixels).save(path)  # uint8 [28, 28]: greyscale ("L")
     return int(test.targets[index].item())
 
 

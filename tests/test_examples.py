@@ -1,14 +1,16 @@
 """The teaching examples (examples/*.py) run in fast mode and print the numbers they promise.
 
-Each example's `main(argv)` is imported from its file and called with `--fast`; it returns its
-key numbers, which are checked here together with what it printed. Two examples also run as real
-scripts (`python examples/X.py`, fast mode through GLASSTORCH_FAST=1). The MNIST examples need
-the dataset ($GLASSTORCH_DATA or the shared folder beside the checkout) and are skipped without it.
+Most examples' `main(argv)` is imported from their file and called with `--fast`; it returns the
+key numbers, which are checked here together with what it printed. The MNIST examples, and two
+others, run as real scripts (`python examples/X.py`, fast mode through GLASSTORCH_FAST=1). The
+MNIST examples need the dataset ($GLASSTORCH_DATA or the shared folder beside the checkout) and
+are skipped without it.
 """
 from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +20,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+               "t10k-labels-idx1-ubyte")
 
 
 def find_mnist() -> str | None:
@@ -47,11 +50,22 @@ def run_fast(name: str, capsys, *extra: str) -> tuple[dict, str]:
     return result, capsys.readouterr().out
 
 
-@pytest.fixture
-def mnist_env(monkeypatch):
-    if MNIST_DIR is None:
-        pytest.skip("MNIST not found (set GLASSTORCH_DATA)")
-    monkeypatch.setenv("GLASSTORCH_DATA", MNIST_DIR)
+def run_script(name: str) -> str:
+    """stdout of `python examples/NAME.py` in fast mode (GLASSTORCH_FAST=1), checked to succeed.
+
+    One BLAS thread: the CI machine has 2 cores shared with other jobs, and a multi-threaded BLAS
+    on a busy CPU makes small matrix products 10-100x slower (results do not depend on it).
+    """
+    env = dict(os.environ, GLASSTORCH_FAST="1", MPLBACKEND="Agg", PYTHONIOENCODING="utf-8",
+               OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    if MNIST_DIR:
+        env["GLASSTORCH_DATA"] = MNIST_DIR
+    proc = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py")], capture_output=True, text=True, env=env,
+                          timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    return proc.stdout
 
 
 def test_every_example_is_tested():
@@ -97,7 +111,7 @@ def test_diagonal_flip_training_matches_pytorch_for_seed_42():
         pytest.skip("`torch` is aliased to glasstorch in this process")
     source = (EXAMPLES / "diagonal_flip.py").read_text().replace("glasstorch", "torch")
     namespace = {"__name__": "diagonal_flip_on_torch"}
-    exec(compile(source, "diagonal_flip_on_torch", "exec"), namespace)
+    exec(compile(source, "diagonal_flip_on_torch", "exec"), namespace)  # noqa: S102 (our own example)
     assert namespace["torch"] is torch
     assert namespace["train_all_16"](42, hidden=3) == 6
 
@@ -150,29 +164,31 @@ def test_temperature(capsys):
     raw = r["raw_losses"]
     assert len(raw) == 1000 and raw[-1] < raw[0] / 10
     slope, intercept = r["raw_fit"]
-    assert abs(intercept - 32) > 10  # honestly not converged with lr 1e-4, as the text's setup
+    assert abs(intercept - 32) > 10 and slope > 1.9  # not converged with lr 1e-4: the slope makes up for b
     assert r["std_losses"][-1] < 1e-6 < r["std_losses"][0]
     assert r["std_fit"] == pytest.approx((1.8, 32.0), abs=1e-3)
     assert "Learned: F = 1.8000 * C + 32.0000" in out
 
 
 # ---- seed 004: MNIST -------------------------------------------------------------------------------
+# These two run as scripts with one BLAS thread (see run_script): on a busy 2-core machine a
+# multi-threaded BLAS makes their small matrix products 10-100x slower.
 
 @needs_mnist
-def test_mnist_from_scratch(capsys, mnist_env):
-    r, out = run_fast("mnist_from_scratch", capsys)
-    assert len(r["train_loss"]) == 1 and r["train_loss"][0] < 0.4
-    assert r["test_acc"] > 0.93
+def test_mnist_from_scratch():
+    out = run_script("mnist_from_scratch")
     assert "train (60000, 784), test (10000, 784)" in out
-    assert f"Test accuracy: {100 * r['test_acc']:.2f}%" in out
+    loss, train_acc = re.search(r"Epoch 1/1 \| Loss: ([\d.]+) \| Acc: ([\d.]+)%", out).groups()
+    assert float(loss) < 0.4 and float(train_acc) > 88
+    assert float(re.search(r"Test accuracy: ([\d.]+)%", out).group(1)) > 93
 
 
 @needs_mnist
-def test_mnist_with_nn_optim_dataloader(capsys, mnist_env):
-    r, out = run_fast("mnist", capsys)
-    assert len(r["history"]) == 1 and r["history"][0]["train_loss"] < 0.4
-    assert r["test_acc"] > 0.93
-    assert f"Test accuracy: {100 * r['test_acc']:.2f}%" in out and "Linear(in_features=784, out_features=128" in out
+def test_mnist_with_nn_optim_dataloader():
+    out = run_script("mnist")
+    assert "Linear(in_features=784, out_features=128" in out
+    assert float(re.search(r"epoch 1/1  train loss ([\d.]+)", out).group(1)) < 0.4
+    assert float(re.search(r"Test accuracy: ([\d.]+)%", out).group(1)) > 93
 
 
 # ---- optimizers ------------------------------------------------------------------------------------
@@ -202,10 +218,5 @@ def test_optimizers_plot(capsys, tmp_path):
     ("numpy_vs_autograd", "All gradients equal."),
     ("temperature", "Learned: F = 1.8000 * C + 32.0000"),
 ])
-def test_examples_run_as_scripts(tmp_path, name, expected):
-    env = dict(os.environ, GLASSTORCH_FAST="1", MPLBACKEND="Agg", PYTHONIOENCODING="utf-8")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    proc = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py")], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    assert expected in proc.stdout and proc.stderr == ""
+def test_examples_run_as_scripts(name, expected):
+    assert expected in run_script(name)

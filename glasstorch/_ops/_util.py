@@ -11,7 +11,8 @@ from .._tensor import Tensor, _make
 from ..autograd.graph import Node, _GradMode
 
 __all__ = ["Tensor", "Node", "_GradMode", "_make", "wrap_out", "needs_grad", "sum_to", "prepare", "wrap_dim", "wrap_dims",
-           "broadcast_error", "scalar_value", "record", "type_word", "c_type_name", "not_implemented", "check_divisor", "wrap_int",
+           "broadcast_error", "scalar_value", "record", "type_word", "c_type_name", "not_implemented", "check_divisor",
+           "wrap_int",
            "fill_value"]
 
 

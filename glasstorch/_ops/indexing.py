@@ -9,6 +9,15 @@ from ._util import Node, Tensor, _GradMode, _make, c_type_name, fill_value, reco
 
 
 # ---- index conversion ----------------------------------------------------------------------------
+def _warn_list_as_tuple() -> None:
+    import warnings
+
+    warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated and will be changed in "
+                  "pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will be interpreted as "
+                  "tensor index, x[torch.tensor(seq)], which will result either in an error or a different result",
+                  UserWarning, stacklevel=5)  # the caller of x[...]
+
+
 def _has_index_parts(index: list) -> bool:
     for i in index:
         if i is None or i is Ellipsis or isinstance(i, (list, tuple, slice, Tensor)):
@@ -16,25 +25,40 @@ def _has_index_parts(index: list) -> bool:
     return False
 
 
-def _last_view_op(idx) -> str | None:
+def _last_view_op(idx, shape) -> str | None:
     """The view op PyTorch's indexing applies last for the basic part of `idx` (None: no view op).
 
     PyTorch turns x[1, 2:4, None] into select, slice, unsqueeze, and names the result's grad_fn
-    after the last; a bare `:` and `...` apply nothing.
+    after the last; `...` and slices that keep a whole dim (`:`, `0:`, `:n`) apply nothing.
     """
     last = None
+    dim = 0
     for i in idx:
         if i is None:
             last = "unsqueeze"
+        elif i is Ellipsis:
+            dim += len(shape) - sum(_dims_taken(j) for j in idx if j is not Ellipsis)
+            continue
         elif type(i) is slice:
-            if i != _FULL:
+            if not _keeps_dim(i, shape[dim]):
                 last = "slice"
         elif type(i) is int:
             last = "select"
+        dim += _dims_taken(i)
     return last
 
 
-_FULL = slice(None)
+def _keeps_dim(s: slice, size: int) -> bool:
+    return s.start in (None, 0) and s.step in (None, 1) and (s.stop is None or s.stop >= size)
+
+
+def _dims_taken(i) -> int:
+    """How many dims of the indexed tensor one index element uses up."""
+    if i is None or type(i) is bool:
+        return 0
+    if hasattr(i, "dtype") and i.dtype.kind == "b":
+        return i.ndim
+    return 1
 
 
 def to_array_index(index, x: Tensor):
@@ -42,6 +66,7 @@ def to_array_index(index, x: Tensor):
     if not isinstance(index, tuple):
         # PyTorch (like old NumPy) reads a short list holding sequences, slices, None or ... as a tuple
         if type(index) is list and len(index) < 32 and _has_index_parts(index):
+            _warn_list_as_tuple()
             index = tuple(index)
         else:
             index = (index,)
@@ -113,7 +138,8 @@ class AliasBackward0(SliceBackward0):
     pass
 
 
-_VIEW_NODES = {"select": SelectBackward0, "slice": SliceBackward0, "unsqueeze": UnsqueezeBackward0, None: AliasBackward0}
+_VIEW_NODES = {"select": SelectBackward0, "slice": SliceBackward0, "unsqueeze": UnsqueezeBackward0,
+               None: AliasBackward0}
 
 
 def getitem(x: Tensor, index) -> Tensor:
@@ -129,7 +155,10 @@ def getitem(x: Tensor, index) -> Tensor:
             out._data = d[idx + (Ellipsis,)]
         out._vc = x._vc  # basic indexing gives a view
     if _GradMode.enabled and x._requires_grad:
-        node = IndexBackward0 if advanced else _VIEW_NODES[_last_view_op(idx)]
+        if advanced:
+            node = IndexBackward0
+        else:  # x[a:b] (a slice, not in a tuple) always slices in PyTorch
+            node = SliceBackward0 if type(index) is slice else _VIEW_NODES[_last_view_op(idx, d.shape)]
         record(out, node(x, idx))
     return out
 
@@ -184,9 +213,9 @@ class IndexPutBackward0(CopySlices):
     """x[advanced index] = v (and the gradient of advanced indexing, v written into zeros)."""
 
 
-def _setitem_node(idx, advanced: bool, value):
+def _setitem_node(idx, shape, advanced: bool):
     """PyTorch's grad_fn for x[idx] = value: CopySlices when the write goes through a view."""
-    if _last_view_op(idx) is not None:
+    if _last_view_op(idx, shape) is not None:
         return CopySlices
     return IndexPutBackward0 if advanced else None  # None: the whole tensor, a plain copy_/fill_
 
@@ -198,7 +227,7 @@ def index_put(x: Tensor, index, value) -> Tensor:
     _assign(data, idx, value, x)
     out = _make(data, x.device)
     if _GradMode.enabled and (x._requires_grad or getattr(value, "_requires_grad", False)):
-        record(out, (_setitem_node(idx, advanced, value) or CopySlices)(x, idx, value))
+        record(out, (_setitem_node(idx, x._data.shape, advanced) or CopySlices)(x, idx, value))
     return out
 
 
@@ -283,7 +312,7 @@ def setitem(x: Tensor, index, value) -> None:
         from . import inplace
 
         idx, advanced = to_array_index(index, x)
-        node = _setitem_node(idx, advanced, value)
+        node = _setitem_node(idx, x._data.shape, advanced)
         if node is None:  # x[...] = v writes all of x: PyTorch does it with copy_ / fill_
             if isinstance(value, Tensor):
                 inplace.copy_(x, value)

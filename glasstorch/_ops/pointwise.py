@@ -108,9 +108,12 @@ def _scaled(a, b, alpha):
     return b * alpha
 
 
+def _is_bool(x) -> bool:
+    return x._data.dtype.kind == "b" if isinstance(x, Tensor) else type(x) is bool
+
+
 def _check_sub(a, b) -> None:
-    a_bool = type(a) is bool or getattr(a, "dtype", None) is _dtype.bool
-    b_bool = type(b) is bool or getattr(b, "dtype", None) is _dtype.bool
+    a_bool, b_bool = _is_bool(a), _is_bool(b)
     if a_bool and b_bool:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
                            "`logical_xor()` operator instead.")
@@ -291,7 +294,8 @@ class FmodBackward1(RemainderBackward1):
 
 
 def fmod(a: Tensor, b) -> Tensor:
-    return _binary(a, b, _int_division("fmod_cpu", a.device.xp.fmod), FmodBackward1 if isinstance(b, Tensor) else FmodBackward0)
+    node = FmodBackward1 if isinstance(b, Tensor) else FmodBackward0
+    return _binary(a, b, _int_division("fmod_cpu", a.device.xp.fmod), node)
 
 
 class PowBackward0(Node):
