@@ -1052,11 +1052,12 @@ def test_setitem_with_value_requiring_grad_into_plain_tensor():
 VIEW_INPLACE = {
     "slice_of_non_leaf": lambda m, x: (lambda a: (a[1:3].mul_(3), a)[1])(x * 1),
     "row_of_reshaped_non_leaf": lambda m, x: (lambda a: (a.view(2, 2)[0].mul_(2), a)[1])(x * 1),
+    "setitem_on_view_of_view": lambda m, x: (lambda a: (a[1:][0:2].__setitem__(0, x[0] * 7), a)[1])(x * 1),
+    "constant_base_gets_graph": lambda m, x: (lambda z: (z[1:3].add_(x[:2] * x[2:]), z)[1])(m.zeros(4)),
+    "view_used_after": lambda m, x: (lambda a: (lambda v: (v.mul_(x[3]), a * v.sum())[1])(a[::2]))(x * 2),
 }
 
 
-@pytest.mark.xfail(strict=True, reason="an in-place op on a VIEW of a non-leaf does not update the base's graph "
-                                       "(PyTorch's CopySlices): silently wrong gradients; owner: _ops/inplace.py")
 @pytest.mark.parametrize("name", sorted(VIEW_INPLACE))
 def test_inplace_through_view_of_non_leaf_updates_base_gradient(name):
     def f(m):
@@ -1067,14 +1068,10 @@ def test_inplace_through_view_of_non_leaf_updates_base_gradient(name):
     same(f)
 
 
-@pytest.mark.xfail(strict=True, reason="an in-place op on a view of a leaf that requires grad is not refused; "
-                                       "owner: _ops/inplace.py")
 def test_inplace_on_view_of_leaf_requiring_grad_raises():
     same_error(lambda m: m.ones(3, requires_grad=True)[0].add_(1))
 
 
-@pytest.mark.xfail(strict=True, reason="retain_grad stays on the grad_fn from before an in-place op; "
-                                       "owner: _ops/inplace.py apply() must move it to the new grad_fn")
 def test_retain_grad_follows_inplace_op():
     def f(m):
         x = m.ones(2, requires_grad=True)

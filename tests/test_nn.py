@@ -1312,9 +1312,8 @@ def test_state_dict_hooks_and_extra_state():
         WithExtra().load_state_dict(sd)
 
 
-@pytest.mark.xfail(strict=True, reason="core ReluBackward0 computes g * (y > 0), which is -0.0 where g < 0 "
-                                       "(torch: +0.0; seed 003 then prints 'dL/db1: tensor([-0.0975, -0.0000, ...'")
 def test_relu_blocked_gradient_is_positive_zero():
+    # torch gives +0.0 where ReLU blocks a negative gradient (seed 003 prints 'dL/db1: tensor([-0.0975, 0.0000, ...')
     x = gt.tensor([-1.0, 2.0], requires_grad=True)
     (gF.relu(x) * -1).sum().backward()
     assert not np.signbit(x.grad.numpy()[0])

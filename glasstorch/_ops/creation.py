@@ -57,8 +57,10 @@ def _to_nested_numpy(data):
     return data
 
 
-def _infer_array(data) -> np.ndarray:
-    """An array for `data` with PyTorch's dtype inference (Python floats -> default dtype)."""
+def _infer_array(data, dtype=None) -> np.ndarray:
+    """An array for `data` with PyTorch's dtype inference (Python floats -> default dtype).
+
+    With `dtype` given, Python numbers convert straight to it (0.3 as float64 stays exact)."""
     if isinstance(data, (np.ndarray, np.generic)):
         arr = np.asarray(data)
     else:
@@ -66,6 +68,8 @@ def _infer_array(data) -> np.ndarray:
             arr = np.array(_to_nested_numpy(data))
         except ValueError:
             raise ValueError(f"expected sequence of equal lengths at every dimension, got {data!r:.80}") from None
+        if dtype is not None and arr.dtype.kind in "fiub":
+            return arr
         if arr.dtype == np.float64:
             arr = arr.astype(_dtype.get_default_dtype().np)
         elif arr.dtype.kind in "iu" and arr.dtype.itemsize == 8:
@@ -83,7 +87,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_me
         if device is None:
             device = data.device
     else:
-        arr = _infer_array(data)
+        arr = _infer_array(data, dtype)
     arr = arr.astype(dtype.np) if dtype is not None else arr.copy()
     _dtype.from_numpy_dtype(arr.dtype)  # refuse dtypes glasstorch has no tensor for
     return _finish(arr, device, requires_grad)

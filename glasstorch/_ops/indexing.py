@@ -154,6 +154,8 @@ def getitem(x: Tensor, index) -> Tensor:
         if type(data) is not type(d):  # all ints: NumPy returns a scalar; `...` makes it a 0-dim view
             out._data = d[idx + (Ellipsis,)]
         out._vc = x._vc  # basic indexing gives a view
+        base = getattr(x, "_base", None)
+        out._base = x if base is None else base
     if _GradMode.enabled and x._requires_grad:
         if advanced:
             node = IndexBackward0

@@ -66,6 +66,10 @@ def apply(self: Tensor, op, *args, **kwargs) -> Tensor:
     """Run `op(self, *args)` and make its result self's new value, in place."""
     if _track(self, args):
         self._check_inplace()
+        base = getattr(self, "_base", None)
+        if base is not None:
+            return _apply_to_view(self, base, op, args, kwargs)
+        retains = getattr(self, "_retains_grad", False)
         old = _make(self._data.copy(), self.device)
         old.grad_fn = self.grad_fn
         old._requires_grad = self._requires_grad
@@ -75,12 +79,83 @@ def apply(self: Tensor, op, *args, **kwargs) -> Tensor:
         _write(self, res._data, op.__name__ == "clamp")
         self.grad_fn = res.grad_fn
         self._requires_grad = res._requires_grad
+        if retains:  # the retained gradient is the new value's: re-attach to the new grad_fn
+            retains.remove()
+            self._retains_grad = False
+            self.retain_grad()
     else:
         ufunc = _UFUNC.get(op.__name__)
         if ufunc is not None and kwargs.get("alpha", 1) == 1 and not kwargs.get("rounding_mode") and args:
             _fast(self, op, ufunc, args[0])
         else:
             _write(self, op(self, *args, **kwargs)._data, op.__name__ == "clamp")
+    self._vc[0] += 1
+    return self
+
+
+# ---- in-place ops on views -------------------------------------------------------------------------
+class CopySlices(Node):
+    """The base after an in-place op on one of its views: gradient to the old base outside the
+    view's elements, and to the op's result at them. `positions` maps view elements to base.reshape(-1)."""
+
+    def __init__(self, old_base, result, positions):
+        super().__init__((old_base, result), ())
+        self.positions = positions
+        self.base_shape = old_base._data.shape
+
+    def backward(self, g):
+        n = self.next_functions
+        flat = g.reshape(-1)
+        gb = gr = None
+        if n[0][0] is not None:
+            mask = g.device.xp.ones(flat._data.shape, dtype=bool)
+            mask[self.positions._data] = False
+            gb = (flat * _make(mask, g.device)).reshape(self.base_shape)
+        if n[1][0] is not None:
+            from .indexing import getitem
+
+            gr = getitem(flat, self.positions)
+        return gb, gr
+
+    def _release_extra(self) -> None:
+        self.positions = None
+
+
+class AsStridedBackward0(Node):
+    """A view re-read from its base after an in-place op: its gradient lands at `positions`."""
+
+    def __init__(self, base, positions):
+        super().__init__((base,), ())
+        self.positions = positions
+        self.base_shape = base._data.shape
+
+    def backward(self, g):
+        from .indexing import index_into_zeros
+
+        n = 1
+        for s in self.base_shape:
+            n *= s
+        return (index_into_zeros(g, (self.positions._data,), (n,)).reshape(self.base_shape),)
+
+    def _release_extra(self) -> None:
+        self.positions = None
+
+
+def _apply_to_view(self: Tensor, base: Tensor, op, args, kwargs) -> Tensor:
+    """In-place op on a view with autograd: the base's graph records which elements changed."""
+    if base.grad_fn is None and base._requires_grad:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    positions = _make(self.device.backend.view_positions(self._data, base._data), self.device)
+    old = _make(self._data.copy(), self.device)
+    old.grad_fn = self.grad_fn
+    old._requires_grad = self._requires_grad
+    res = op(old, *args, **kwargs)
+    _write(self, res._data, op.__name__ == "clamp")  # writes through to the base's memory
+    old_base = _make(base._data, base.device)
+    old_base.grad_fn = base.grad_fn
+    old_base._requires_grad = base._requires_grad
+    record(base, CopySlices(old_base, res, positions))
+    record(self, AsStridedBackward0(base, positions))
     self._vc[0] += 1
     return self
 

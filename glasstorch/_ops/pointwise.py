@@ -714,7 +714,7 @@ class ReluBackward0(_UnaryBackward):
     saves = "output"
 
     def formula(self, g, result):
-        return g * (result > 0)
+        return where(result > 0, g, 0.0)  # not g * mask: that gives -0.0 where g < 0
 
 
 def relu(x: Tensor) -> Tensor:

@@ -10,8 +10,11 @@ __all__ = ["wrap_dim"]
 
 
 def _view_of(x: Tensor, data) -> Tensor:
+    """A tensor sharing x's memory and version counter, remembering its base for in-place autograd."""
     out = _make(data, x.device)
     out._vc = x._vc
+    base = getattr(x, "_base", None)
+    out._base = x if base is None else base
     return out
 
 

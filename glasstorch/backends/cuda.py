@@ -1,9 +1,10 @@
 """The CUDA backend: CuPy, when it and a GPU are present."""
 from __future__ import annotations
 
+from . import special
+
 try:  # CuPy is optional: without it every CUDA call raises a clear error
     import cupy as xp
-    from cupyx.scipy.special import erf as _erf
 except Exception:  # pragma: no cover - depends on the machine
     xp = None
 
@@ -33,12 +34,28 @@ def require() -> None:
 
 
 def erf(a):
-    return _erf(a)
+    return special.erf(xp, a)
+
+
+def erfc(a):
+    return special.erfc(xp, a)
 
 
 def scatter_add(target, index, values):
     xp.add.at(target, index, values)
     return target
+
+
+def view_positions(view, base):
+    """For each element of `view` (a view into `base`), its index in base.reshape(-1)."""
+    if not base.flags.c_contiguous:
+        raise RuntimeError("in-place operation on a view of a non-contiguous tensor that requires grad: "
+                           "call .contiguous() on the base tensor first")
+    item = base.itemsize
+    offset = (view.data.ptr - base.data.ptr) // item
+    flat = xp.arange(base.size, dtype=xp.int64)
+    strides = tuple(s // item * flat.itemsize for s in view.strides)
+    return xp.lib.stride_tricks.as_strided(flat[offset:], view.shape, strides).copy()
 
 
 def to_numpy(a):

@@ -27,25 +27,11 @@ __all__ = [
 
 
 # ---- linear -------------------------------------------------------------------------------------
-_SHORT_DOT = 8  # NumPy sums fewer than 8 terms strictly left to right
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias, for weight of shape (out_features, in_features)."""
-    out = _linalg.linear(input, weight, bias)
-    k = weight._data.shape[-1]
-    if k < _SHORT_DOT and out._data.dtype.kind == "f" and input.device.type == "cpu":
-        # BLAS adds short dot products in a different order than PyTorch's kernels, which add
-        # left to right; with ReLU after it, a sum that should be exactly 0 may then land on the
-        # other side of 0 (seed 003's first step). Re-add the few terms in PyTorch's order.
-        # (A stopgap until the core's linear sums short products this way itself.)
-        dt = out._data.dtype
-        x, w = input._data.astype(dt, copy=False), weight._data.astype(dt, copy=False)
-        data = (x[..., None, :] * w).sum(-1)
-        if bias is not None:
-            data += bias._data
-        out._data = data
-    return out
+    return _linalg.linear(input, weight, bias)
 
 
 # ---- activations ----------------------------------------------------------------------------------
