@@ -133,15 +133,28 @@ class AddmmBackward0(Node):
     def backward(self, g):
         x, w = self.saved_tensors
         n = self.next_functions
+        need_x, need_w, need_b = (n[i][0] is not None for i in range(3))
+        if not _GradMode.enabled:  # no double backward needed: work on the arrays directly
+            return self._backward_arrays(g, x._data, w._data, need_x, need_w, need_b)
         g2 = g.reshape(-1, g._data.shape[-1]) if g._data.ndim != 2 else g
         x2 = x.reshape(-1, x._data.shape[-1]) if x._data.ndim != 2 else x
-        gx = gw = gb = None
-        if n[0][0] is not None:
-            gx = matmul(g, w)
-        if n[1][0] is not None:
+        gx = matmul(g, w) if need_x else None
+        gw = None
+        if need_w:
             gw = matmul(g2.t(), x2) if x._data.ndim > 1 else g.unsqueeze(-1) * x
-        if n[2][0] is not None:
-            gb = g2.sum(0) if g._data.ndim > 1 else g
+        gb = (g2.sum(0) if g._data.ndim > 1 else g) if need_b else None
+        return gx, gw, gb
+
+    @staticmethod
+    def _backward_arrays(g, x, w, need_x, need_w, need_b):
+        """The same formulas as above on backend arrays: x (*, in), w (out, in), g (*, out)."""
+        gd, dev = g._data, g.device
+        g2 = gd.reshape(-1, gd.shape[-1])
+        gx = _make(gd @ w, dev) if need_x else None
+        gw = None
+        if need_w:
+            gw = _make(g2.T @ x.reshape(-1, x.shape[-1]) if x.ndim > 1 else gd[:, None] * x, dev)
+        gb = _make(g2.sum(0) if gd.ndim > 1 else gd.copy(), dev) if need_b else None
         return gx, gw, gb
 
 

@@ -10,17 +10,6 @@ from .optimizer import (Optimizer, ParamsT, _as_float, _check_no_differentiable,
 __all__ = ["Adam"]
 
 
-def _lerp_(start, end, weight: float, xp) -> None:
-    """start <- start + weight * (end - start), in place, in torch's two-sided form (exact at weight 1)."""
-    diff = end - start
-    if abs(weight) < 0.5:
-        diff *= weight
-        start += diff
-    else:
-        diff *= 1 - start.dtype.type(weight)  # torch forms (1 - weight) in the tensor's precision
-        xp.subtract(end, diff, out=start)
-
-
 class Adam(Optimizer):
     """Implements Adam (Kingma & Ba), torch's formulation:
 
@@ -99,19 +88,27 @@ class Adam(Optimizer):
                     else:
                         g = g + weight_decay * param
                 m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                _lerp_(m, g, 1 - beta1, xp)
+                tmp = self._scratch(param)
+                # m <- lerp(m, g, 1 - beta1)
+                xp.subtract(g, m, out=tmp)
+                tmp *= 1 - beta1
+                m += tmp
+                # v <- beta2 * v + (1 - beta2) * g * g
                 v *= beta2
-                v += (1 - beta2) * g * g
+                xp.multiply(g, 1 - beta2, out=tmp)
+                tmp *= g
+                v += tmp
                 if amsgrad:
                     v_max = state["max_exp_avg_sq"]._data
                     xp.maximum(v_max, v, out=v_max)
                     v = v_max
-                step_size = lr / (1 - beta1 ** t)
-                denom = xp.sqrt(v)
-                denom /= (1 - beta2 ** t) ** 0.5
-                denom += eps
-                update = -step_size * m
-                update /= denom
-                param += update
+                # p <- p - lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps), with sqrt(bc2) moved out of the
+                # denominator: one pass over the arrays fewer, the same value up to rounding
+                root_bc2 = (1 - beta2 ** t) ** 0.5
+                xp.sqrt(v, out=tmp)
+                tmp += eps * root_bc2
+                xp.divide(m, tmp, out=tmp)
+                tmp *= -lr / (1 - beta1 ** t) * root_bc2
+                param += tmp
                 p._vc[0] += 1
         return loss

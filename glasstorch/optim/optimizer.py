@@ -121,6 +121,17 @@ def _tick(step: Tensor) -> float:
     return float(arr)
 
 
+def _lerp_(start, end, weight: float, xp) -> None:
+    """start <- start + weight * (end - start), in place, in torch's two-sided form (exact at weight 1)."""
+    diff = end - start
+    if abs(weight) < 0.5:
+        diff *= weight
+        start += diff
+    else:
+        diff *= 1 - start.dtype.type(weight)  # torch forms (1 - weight) in the tensor's precision
+        xp.subtract(end, diff, out=start)
+
+
 def _zeros_state(param: Tensor, fill: float = 0.0) -> Tensor:
     """A state tensor shaped, typed and placed like `param`, filled with `fill`."""
     xp = param.device.xp
@@ -163,6 +174,16 @@ class Optimizer:
             param_groups = [{"params": param_groups}]
         for group in param_groups:
             self.add_param_group(group)
+
+    def _scratch(self, array):
+        """A reusable work array shaped like `array` (not state: never saved, shared by same-shaped
+        parameters), so that an update allocates nothing."""
+        bufs = self.__dict__.setdefault("_scratch_bufs", {})
+        key = (array.shape, array.dtype.str, type(array))
+        buf = bufs.get(key)
+        if buf is None:
+            buf = bufs[key] = array.copy()  # (its values are overwritten before every use)
+        return buf
 
     # ---- pickling and printing --------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:

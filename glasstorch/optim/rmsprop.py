@@ -4,9 +4,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._tensor import Tensor
-from .adam import _lerp_
 from .optimizer import (Optimizer, ParamsT, _as_float, _check_no_differentiable, _check_tensor_hparam,
-                        _eval_closure, _step_counter, _tick, _zeros_state)
+                        _eval_closure, _lerp_, _step_counter, _tick, _zeros_state)
 
 __all__ = ["RMSprop"]
 
