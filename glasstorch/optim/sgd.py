@@ -63,7 +63,9 @@ class SGD(Optimizer):
                     g = g + weight_decay * p._data
                 if momentum != 0:
                     g = self._momentum(p, g, momentum, dampening, nesterov)
-                p._data -= lr * g
+                tmp = self._scratch(p._data)  # no fresh temporary: large ones cost page faults
+                p.device.xp.multiply(g, lr, out=tmp)
+                p._data -= tmp
                 p._vc[0] += 1
         return loss
 
