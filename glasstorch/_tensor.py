@@ -12,6 +12,7 @@ import warnings
 from . import _dtype
 from .backends import cpu as _cpu
 from ._device import CPU
+from . import autograd as _autograd
 from .autograd.graph import _GradMode, _Handle
 
 _new = object.__new__
@@ -332,9 +333,7 @@ class Tensor:
     # ---- autograd ----------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=None, create_graph: builtins.bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's .grad (see autograd.backward)."""
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self) -> "Tensor":
         out = _make(self._data, self.device)

@@ -53,12 +53,17 @@ def _same_device(a: Tensor, b: Tensor):
     return b._data
 
 
+_PY_NUMBERS = (int, float, bool)
+
+
 def prepare(a: Tensor, b, out_dtype: _dtype.dtype | None = None):
     """Arrays for a binary op of tensor `a` and tensor-or-number `b`, promoted as PyTorch does.
 
     Returns (a_array, b_array_or_number, result dtype).
     """
     ad = a._data
+    if type(b) is float and ad.dtype.kind == "f":  # `x * 0.5`, the commonest case, first
+        return ad, b, None
     if type(b) is Tensor or isinstance(b, Tensor):
         bd = _same_device(a, b)
         if bd is None:  # a is a cpu scalar tensor next to a cuda tensor
@@ -72,7 +77,7 @@ def prepare(a: Tensor, b, out_dtype: _dtype.dtype | None = None):
         if bd.dtype != rt:
             bd = bd.astype(rt)
         return ad, bd, None
-    if isinstance(b, numbers.Number):
+    if type(b) in _PY_NUMBERS or isinstance(b, numbers.Number):  # (an ABC: slow, so tried last)
         b = scalar_value(b)
         kind = ad.dtype.kind
         if kind == "f" or (kind in "iu" and type(b) is int) or type(b) is bool:

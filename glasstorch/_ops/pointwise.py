@@ -1,19 +1,29 @@
 """Elementwise ops. Each op: forward on backend arrays, then a Node whose backward uses Tensor ops
-(so gradients are themselves differentiable when create_graph=True)."""
+(so gradients are themselves differentiable when create_graph=True). Formulas made of arithmetic
+operators only also run straight on the arrays when no such graph is wanted (see _UnaryBackward)."""
 from __future__ import annotations
 
 import math
 import numbers
+import operator
 
 from .. import _dtype
 from ._util import (Node, Tensor, _GradMode, _make, broadcast_error, check_divisor, not_implemented, prepare, record,
-                    sum_to, type_word, wrap_int)
+                    scalar_value, sum_to, type_word, wrap_int)
 
 
 # ---- helpers --------------------------------------------------------------------------------------
 def _binary(a: Tensor, b, ufunc, node_cls=None):
-    """Apply a broadcasting binary array function and record `node_cls` if gradients are needed."""
-    ad, bd, _ = prepare(a, b)
+    """Apply a broadcasting binary array function and record `node_cls` if gradients are needed.
+
+    The commonest calls (`x * 0.5` on a float tensor) are spared a few function calls: this runs
+    for every arithmetic operator, and Python calls are most of an op's cost on small tensors.
+    """
+    ad = a._data
+    if type(b) is float and ad.dtype.kind == "f":  # prepare()'s first case, inlined
+        bd = b
+    else:
+        ad, bd, _ = prepare(a, b)
     try:
         data = ufunc(ad, bd)
     except ValueError:
@@ -21,8 +31,9 @@ def _binary(a: Tensor, b, ufunc, node_cls=None):
     except OverflowError:  # a Python int out of an integer dtype's range wraps around, as in PyTorch
         data = ufunc(ad, wrap_int(bd, ad.dtype))
     out = _make(data, a.device)
-    if node_cls is not None and _GradMode.enabled and (a._requires_grad or getattr(b, "_requires_grad", False)):
-        record(out, node_cls((a, b), (a, b) if node_cls.saves_inputs else ()))
+    if node_cls is not None and _GradMode.enabled and (a._requires_grad or isinstance(b, Tensor) and b._requires_grad):
+        out.grad_fn = node_cls(a, b)  # record(), inlined
+        out._requires_grad = True
     return out
 
 
@@ -46,43 +57,138 @@ def _shape(x):
     return x._data.shape if isinstance(x, Tensor) else ()
 
 
-class _BinaryBackward(Node):
-    saves_inputs = True
+def _arrays(g: Tensor, a, b=None):
+    """(g, a, b) as backend arrays (numbers and None kept), for a backward formula written with
+    operators only, or None when it must run on Tensors: while a graph of the gradient is being
+    recorded (create_graph=True), or when an operand's dtype or device differs from g's (Tensor
+    promotion is PyTorch's; NumPy's differs, e.g. for 0-dim tensors).
 
-    def __init__(self, inputs, saved):
-        super().__init__(inputs, tuple(t for t in saved if isinstance(t, Tensor)))
-        self.a_shape = inputs[0]._data.shape
-        self.b_shape = _shape(inputs[1])
-        self.b_scalar = None if isinstance(inputs[1], Tensor) else inputs[1]
+    (Callers unpack the tuple rather than call `formula(*arrays)`: a star-call costs more than
+    the rest of this function.)"""
+    if _GradMode.enabled:
+        return None
+    gd = g._data
+    if isinstance(a, Tensor):
+        if a._data.dtype is not gd.dtype or a.device is not g.device:
+            return None
+        a = a._data
+    if isinstance(b, Tensor):
+        if b._data.dtype is not gd.dtype or b.device is not g.device:
+            return None
+        b = b._data
+    return gd, a, b
 
-    def operands(self):
-        """The saved (a, b), b being the Python number when the op had one."""
+
+def _tensor_of(result, g: Tensor):
+    """An array result of a backward formula as a Tensor on g's device (g itself when the formula
+    passed g's array through unchanged)."""
+    if result is g._data:
+        return g
+    return _make(result, g.device)
+
+
+class _UnaryBackward(Node):
+    """Saves its input (x), its output (result) or nothing (`saves`) for `formula(g, x_or_result)`.
+
+    A formula written with arithmetic operators and numbers only, like `g * (1 - result * result)`,
+    means the same on Tensors and on backend arrays. Such classes set `arithmetic = True`: when no
+    graph of the gradient is being recorded (create_graph=False, the usual case) their formula runs
+    on the bare arrays, one array operation per operator instead of a Tensor op with its dispatch
+    and result Tensor. Under create_graph it runs on Tensors, so the gradient is differentiable
+    again. One formula, two ways to evaluate it.
+    """
+
+    saves = "input"
+    arithmetic = False
+
+    def backward(self, g):
         saved = self.saved_tensors
-        if self.b_scalar is None:
-            return saved[0], saved[1]
-        return saved[0], self.b_scalar
+        v = saved[0] if saved else None
+        arrays = _arrays(g, v) if self.arithmetic else None
+        if arrays is not None:
+            gd, vd, _ = arrays
+            return (_make(self.formula(gd, vd), g.device),)
+        return (self.formula(g, v),)
 
-    def grads(self, ga, gb):
+
+class _BinaryBackward(Node):
+    """Backward of a broadcasting `a op b`, b a tensor or a Python number.
+
+    Subclasses write `formula(g, a, b, need_a, need_b) -> (ga, gb)`: the gradients before
+    unbroadcasting (each given where needed, anything where not); backward sums each down to its
+    input's shape.
+    `saved_operands` picks the inputs the formula reads (a Python-number b is always kept).
+    With `arithmetic = True` the formula uses only operators and numbers and runs on arrays when
+    create_graph is off, as in _UnaryBackward.
+    """
+
+    saves_inputs = True  # False: the formula reads neither input (add, sub)
+    arithmetic = False
+
+    def __init__(self, a: Tensor, b):
+        b_is_tensor = isinstance(b, Tensor)
+        saved = ()
+        if self.saves_inputs:  # (requires_grad: exactly the inputs that get an edge)
+            need_b = b_is_tensor and b._requires_grad
+            saved = self.saved_operands(a, b if b_is_tensor else None, a._requires_grad, need_b)
+        Node.__init__(self, (a, b), saved)
+        self.a_shape = a._data.shape
+        if b_is_tensor:
+            self.b_shape = b._data.shape
+            self.b_scalar = None
+        else:  # a NumPy scalar as a Python number: it would widen float32 math
+            self.b_shape = ()
+            self.b_scalar = b if type(b) is float else scalar_value(b)
+
+    @staticmethod
+    def saved_operands(a, b, need_a: bool, need_b: bool) -> tuple:
+        """(a or None, b or None): the tensors the formula reads, given which gradients it gives."""
+        return (a, b)
+
+    def backward(self, g):
         n = self.next_functions
-        return (sum_to(ga, self.a_shape) if ga is not None and n[0][0] is not None else None,
-                sum_to(gb, self.b_shape) if gb is not None and n[1][0] is not None else None)
+        need_a = n[0][0] is not None
+        need_b = n[1][0] is not None
+        a = b = None  # the operands the formula reads: saved tensors, or b's number
+        if self.saves_inputs:
+            a, b = self.saved_tensors
+        if self.b_scalar is not None:
+            b = self.b_scalar
+        arrays = _arrays(g, a, b) if self.arithmetic else None
+        if arrays is not None:
+            gd, ad, bd = arrays
+            ga, gb = self.formula(gd, ad, bd, need_a, need_b)
+            ga = _tensor_of(ga, g) if need_a else None
+            gb = _tensor_of(gb, g) if need_b else None
+        else:
+            ga, gb = self.formula(g, a, b, need_a, need_b)
+        # undo broadcasting (the shape test first: sum_to's own, saving a call in the common case)
+        if not need_a:
+            ga = None
+        elif ga._data.shape != self.a_shape:
+            ga = sum_to(ga, self.a_shape)
+        if not need_b:
+            gb = None
+        elif gb._data.shape != self.b_shape:
+            gb = sum_to(gb, self.b_shape)
+        return ga, gb
 
 
 # ---- arithmetic -----------------------------------------------------------------------------------
 class AddBackward0(_BinaryBackward):
+    """a + b (add(a, b, alpha=k) records b * k as its b, with its own MulBackward0)."""
+
     saves_inputs = False
 
-    def __init__(self, inputs, saved, alpha=1):
-        super().__init__(inputs, saved)
-        self.alpha = alpha
-
-    def backward(self, g):
-        return self.grads(g, g if self.alpha == 1 else g * self.alpha)
+    def formula(self, g, a, b, need_a, need_b):
+        return g, g
 
 
 class SubBackward0(AddBackward0):
-    def backward(self, g):
-        return self.grads(g, -g if self.alpha == 1 else g * -self.alpha)
+    arithmetic = True
+
+    def formula(self, g, a, b, need_a, need_b):
+        return g, (-g if need_b else None)
 
 
 def add(a: Tensor, b, *, alpha=1) -> Tensor:
@@ -123,7 +229,8 @@ def _check_sub(a, b) -> None:
 
 
 def sub(a: Tensor, b, *, alpha=1) -> Tensor:
-    _check_sub(a, b)
+    if type(b) is not float or a._data.dtype.kind == "b":  # (`x - 0.5` needs no check)
+        _check_sub(a, b)
     if alpha != 1:
         b = _scaled(a, b, alpha)
         return _rename(_binary(a, b, _np_sub), SubBackward0, a, b)
@@ -137,6 +244,8 @@ class RsubBackward1(Node):
         super().__init__((a,), ())
 
     def backward(self, g):
+        if _arrays(g, None) is not None:  # -g on the array (see _UnaryBackward)
+            return (_make(-g._data, g.device),)
         return (-g,)
 
 
@@ -158,27 +267,25 @@ def rsub(a: Tensor, b) -> Tensor:
 
 def _rename(out, node_cls, a, b):
     if out.grad_fn is None and _GradMode.enabled and (a._requires_grad or getattr(b, "_requires_grad", False)):
-        record(out, node_cls((a, b), ()))
+        record(out, node_cls(a, b))
     return out
 
 
-def _np_add(x, y):
-    return x + y
-
-
-def _np_sub(x, y):
-    return x - y
-
-
-def _np_mul(x, y):
-    return x * y
+# the array operators as functions (C functions: cheaper to call than a Python `def`)
+_np_add = operator.add
+_np_sub = operator.sub
+_np_mul = operator.mul
 
 
 class MulBackward0(_BinaryBackward):
-    def backward(self, g):
-        a, b = self.operands()
-        n = self.next_functions
-        return self.grads(g * b if n[0][0] is not None else None, g * a if n[1][0] is not None else None)
+    arithmetic = True
+
+    @staticmethod
+    def saved_operands(a, b, need_a, need_b):
+        return (a if need_b else None, b if need_a else None)  # each gradient reads the other input
+
+    def formula(self, g, a, b, need_a, need_b):
+        return (g * b if need_a else None, g * a if need_b else None)
 
 
 def mul(a: Tensor, b) -> Tensor:
@@ -186,16 +293,19 @@ def mul(a: Tensor, b) -> Tensor:
 
 
 class DivBackward0(_BinaryBackward):
-    def backward(self, g):
-        a, b = self.operands()
-        n = self.next_functions
-        ga = g / b if n[0][0] is not None else None
-        gb = -g * a / (b * b) if n[1][0] is not None else None
-        return self.grads(ga, gb)
+    arithmetic = True
+
+    @staticmethod
+    def saved_operands(a, b, need_a, need_b):
+        return (a if need_b else None, b)
+
+    def formula(self, g, a, b, need_a, need_b):
+        ga = g / b if need_a else None
+        gb = -g * a / (b * b) if need_b else None
+        return ga, gb
 
 
-def _true_divide(x, y):
-    return x / y
+_true_divide = operator.truediv
 
 
 def div(a: Tensor, b, *, rounding_mode=None) -> Tensor:
@@ -263,18 +373,15 @@ class RemainderBackward0(_BinaryBackward):
 
     saves_inputs = False
 
-    def backward(self, g):
-        return self.grads(g, None)
+    def formula(self, g, a, b, need_a, need_b):
+        return g, None
 
 
 class RemainderBackward1(_BinaryBackward):
     """a % b for tensors a and b."""
 
-    def backward(self, g):
-        a, b = self.operands()
-        n = self.next_functions
-        gb = -g * floor_divide(a, b) if n[1][0] is not None else None
-        return self.grads(g, gb)
+    def formula(self, g, a, b, need_a, need_b):
+        return g, (-g * floor_divide(a, b) if need_b else None)
 
 
 def remainder(a: Tensor, b) -> Tensor:
@@ -286,11 +393,8 @@ class FmodBackward0(RemainderBackward0):
 
 
 class FmodBackward1(RemainderBackward1):
-    def backward(self, g):
-        a, b = self.operands()
-        n = self.next_functions
-        gb = -g * trunc(a / b) if n[1][0] is not None else None
-        return self.grads(g, gb)
+    def formula(self, g, a, b, need_a, need_b):
+        return g, (-g * trunc(a / b) if need_b else None)
 
 
 def fmod(a: Tensor, b) -> Tensor:
@@ -298,35 +402,34 @@ def fmod(a: Tensor, b) -> Tensor:
     return _binary(a, b, _int_division("fmod_cpu", a.device.xp.fmod), node)
 
 
-class PowBackward0(Node):
+class PowBackward0(_UnaryBackward):
     """x ** c for a Python number c."""
+
+    arithmetic = True
 
     def __init__(self, x, c):
         super().__init__((x,), (x,))
         self.c = c
 
-    def backward(self, g):
-        (x,) = self.saved_tensors
+    def formula(self, g, x):
         c = self.c
         if c == 0:
-            return (g * 0,)
-        return (g * c * x ** (c - 1),)
+            return g * 0
+        return g * c * x ** (c - 1)
 
 
 class PowBackward1(_BinaryBackward):
     """x ** y for tensors x and y."""
 
-    def backward(self, g):
-        a, b = self.operands()
-        n = self.next_functions
+    def formula(self, g, a, b, need_a, need_b):
         ga = gb = None
-        if n[0][0] is not None:
+        if need_a:
             # d/da a^b = b a^(b-1), defined as 0 where b == 0 (PyTorch's convention)
             ga = where(b == 0, 0.0, g * b * a ** (b - 1))
-        if n[1][0] is not None:
+        if need_b:
             res = a ** b
             gb = where((a == 0) & (b >= 0), 0.0, g * res * log(a))
-        return self.grads(ga, gb)
+        return ga, gb
 
 
 class PowBackward2(Node):
@@ -357,7 +460,7 @@ def pow(a, b) -> Tensor:
         raise broadcast_error(a._data.shape, b._data.shape) from None
     out = _make(data, a.device)
     if _GradMode.enabled and (a._requires_grad or b._requires_grad):
-        record(out, PowBackward1((a, b), (a, b)))
+        record(out, PowBackward1(a, b))
     return out
 
 
@@ -418,16 +521,6 @@ def rpow(a: Tensor, c) -> Tensor:
 
 
 # ---- unary ----------------------------------------------------------------------------------------
-class _UnaryBackward(Node):
-    """Saves its input (x) or output (result) for the formula `grad(g, x_or_result)`."""
-
-    saves = "input"
-
-    def backward(self, g):
-        (v,) = self.saved_tensors
-        return (self.formula(g, v),)
-
-
 def _unary(x: Tensor, data, node_cls) -> Tensor:
     out = _make(data, x.device)
     if node_cls is not None and _GradMode.enabled and x._requires_grad:
@@ -437,7 +530,8 @@ def _unary(x: Tensor, data, node_cls) -> Tensor:
             saved = (_saved_output(out),)
         else:
             saved = ()
-        record(out, node_cls((x,), saved))
+        out.grad_fn = node_cls((x,), saved)  # record(), inlined (the hot path, as in _binary)
+        out._requires_grad = True
     return out
 
 
@@ -451,9 +545,10 @@ def _saved_output(out: Tensor) -> Tensor:
 
 class NegBackward0(_UnaryBackward):
     saves = None
+    arithmetic = True
 
-    def backward(self, g):
-        return (-g,)
+    def formula(self, g, _):
+        return -g
 
 
 def neg(x: Tensor) -> Tensor:
@@ -480,9 +575,10 @@ def _no_bool(x: Tensor, kernel: str) -> None:
 
 class _ZeroGrad(_UnaryBackward):
     saves = None
+    arithmetic = True
 
-    def backward(self, g):
-        return (g * 0,)
+    def formula(self, g, _):
+        return g * 0
 
 
 class SignBackward0(_ZeroGrad):
@@ -553,6 +649,7 @@ def round(x: Tensor, *, decimals: int = 0) -> Tensor:
 
 class ExpBackward0(_UnaryBackward):
     saves = "output"
+    arithmetic = True
 
     def formula(self, g, result):
         return g * result
@@ -564,6 +661,7 @@ def exp(x: Tensor) -> Tensor:
 
 class Expm1Backward0(_UnaryBackward):
     saves = "output"
+    arithmetic = True
 
     def formula(self, g, result):
         return g * (result + 1)
@@ -574,6 +672,8 @@ def expm1(x: Tensor) -> Tensor:
 
 
 class LogBackward0(_UnaryBackward):
+    arithmetic = True
+
     def formula(self, g, x):
         return g / x
 
@@ -583,6 +683,8 @@ def log(x: Tensor) -> Tensor:
 
 
 class Log2Backward0(_UnaryBackward):
+    arithmetic = True
+
     def formula(self, g, x):
         return g / (x * math.log(2.0))
 
@@ -592,6 +694,8 @@ def log2(x: Tensor) -> Tensor:
 
 
 class Log10Backward0(_UnaryBackward):
+    arithmetic = True
+
     def formula(self, g, x):
         return g / (x * math.log(10.0))
 
@@ -601,6 +705,8 @@ def log10(x: Tensor) -> Tensor:
 
 
 class Log1PBackward0(_UnaryBackward):
+    arithmetic = True
+
     def formula(self, g, x):
         return g / (x + 1)
 
@@ -611,6 +717,7 @@ def log1p(x: Tensor) -> Tensor:
 
 class SqrtBackward0(_UnaryBackward):
     saves = "output"
+    arithmetic = True
 
     def formula(self, g, result):
         return g / (result * 2)
@@ -622,6 +729,7 @@ def sqrt(x: Tensor) -> Tensor:
 
 class RsqrtBackward0(_UnaryBackward):
     saves = "output"
+    arithmetic = True
 
     def formula(self, g, result):
         return g * result ** 3 * -0.5
@@ -634,6 +742,7 @@ def rsqrt(x: Tensor) -> Tensor:
 
 class ReciprocalBackward0(_UnaryBackward):
     saves = "output"
+    arithmetic = True
 
     def formula(self, g, result):
         return g * -(result * result)
@@ -667,6 +776,7 @@ def cos(x: Tensor) -> Tensor:
 
 class TanBackward0(_UnaryBackward):
     saves = "output"
+    arithmetic = True
 
     def formula(self, g, result):
         return g * (result * result + 1)
@@ -678,6 +788,7 @@ def tan(x: Tensor) -> Tensor:
 
 class TanhBackward0(_UnaryBackward):
     saves = "output"
+    arithmetic = True
 
     def formula(self, g, result):
         return g * (1 - result * result)
@@ -689,6 +800,7 @@ def tanh(x: Tensor) -> Tensor:
 
 class SigmoidBackward0(_UnaryBackward):
     saves = "output"
+    arithmetic = True
 
     def formula(self, g, result):
         return g * (result * (1 - result))
@@ -827,22 +939,20 @@ def _no_grad():
 
 
 class MaximumBackward0(_BinaryBackward):
-    def backward(self, g):
-        a, b = self.operands()
+    def formula(self, g, a, b, need_a, need_b):
         # ties split the gradient evenly, as PyTorch does
         half = g * 0.5
         ga = where(a > b, g, where(a == b, half, 0.0))
         gb = where(b > a, g, where(a == b, half, 0.0))
-        return self.grads(ga, gb)
+        return ga, gb
 
 
 class MinimumBackward0(_BinaryBackward):
-    def backward(self, g):
-        a, b = self.operands()
+    def formula(self, g, a, b, need_a, need_b):
         half = g * 0.5
         ga = where(a < b, g, where(a == b, half, 0.0))
         gb = where(b < a, g, where(a == b, half, 0.0))
-        return self.grads(ga, gb)
+        return ga, gb
 
 
 def maximum(a: Tensor, b) -> Tensor:

@@ -77,7 +77,16 @@ class _ReduceBackward(Node):
         self.keepdim = keepdim
 
     def expand(self, g):
-        return _expand_back(g, self.in_shape, self.dims, self.keepdim)
+        """g broadcast back over the reduced dims (in_shape)."""
+        if _GradMode.enabled:  # create_graph: Tensor ops, so that the result is differentiable
+            return _expand_back(g, self.in_shape, self.dims, self.keepdim)
+        # otherwise the same two steps straight on the array (loss.sum().backward() starts here)
+        d = g._data
+        if not self.keepdim:
+            d = d.reshape(_keep_shape(self.in_shape, self.dims))
+        if d.shape != self.in_shape:
+            d = g.device.xp.broadcast_to(d, self.in_shape)
+        return _make(d, g.device)
 
 
 # ---- sum / mean / prod ----------------------------------------------------------------------------
@@ -108,7 +117,7 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     axis, dims = _axes(x, dim)
     acc = _acc_dtype(x, dtype)
     data = x._data.sum(axis=axis, keepdims=keepdim, dtype=acc)
-    out = _make(x.device.xp.asarray(data), x.device)
+    out = _make(data, x.device)  # (_make turns NumPy's scalar result into a 0-dim array)
     if _GradMode.enabled and x._requires_grad:
         record(out, (SumBackward0 if dim is None else SumBackward1)(x, (), dims, keepdim))
     return out
@@ -116,7 +125,10 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
 
 class MeanBackward0(_ReduceBackward):
     def backward(self, g):
-        return (self.expand(g) / _count(self.in_shape, self.dims),)
+        n = _count(self.in_shape, self.dims)
+        # divide before expanding (fewer elements), on the array when no graph is being recorded
+        g = g / n if _GradMode.enabled else _make(g._data / n, g.device)
+        return (self.expand(g),)
 
 
 class MeanBackward1(MeanBackward0):

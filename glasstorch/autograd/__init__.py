@@ -1,6 +1,7 @@
 """Reverse-mode automatic differentiation: backward(), grad(), custom Functions, gradcheck."""
 from __future__ import annotations
 
+from .. import _tensor  # (partly initialised while _tensor imports autograd.graph; used only at call time)
 from . import function, functional, graph  # noqa: F401  (torch.autograd.function.once_differentiable, ...)
 from .anomaly_mode import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .engine import run_backward
@@ -26,17 +27,12 @@ def _as_tuple(x):
 
 def _root_grads(outputs, grad_outputs, create_graph: bool):
     """The gradients to start from: given ones (shape-checked) or 1 for scalar outputs."""
-    from .._ops.creation import ones_like
-    from .._tensor import _make
-
+    if not grad_outputs:
+        grad_outputs = (None,) * len(outputs)
     grads = []
-    for i, (out, g) in enumerate(zip(outputs, grad_outputs or (None,) * len(outputs))):
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if g is None:
-            if out._data.size != 1:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if not out.dtype.is_floating_point:
-                raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {out.dtype}")
-            g = ones_like(out)
+            g = _implicit_grad(out)
         else:
             if not hasattr(g, "_data"):
                 from .._ops.creation import tensor
@@ -46,9 +42,23 @@ def _root_grads(outputs, grad_outputs, create_graph: bool):
                 raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] "
                                    f"has a shape of {out.shape}.")
             if not create_graph:
-                g = _make(g._data.copy(), g.device)  # the caller keeps their tensor; leaves get their own
+                g = _tensor._make(g._data.copy(), g.device)  # the caller keeps their tensor; leaves get their own
         grads.append(g)
     return grads
+
+
+def _implicit_grad(out):
+    """d(out)/d(out) = 1, for the scalar output of `loss.backward()` (called once per training step,
+    so built straight from the backend rather than through ones_like's argument handling). None
+    for an output outside the graph, which _roots then reports, as PyTorch does."""
+    if not out._requires_grad:
+        return None
+    d = out._data
+    if d.size != 1:
+        raise RuntimeError("grad can be implicitly created only for scalar outputs")
+    if not out.dtype.is_floating_point:
+        raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {out.dtype}")
+    return _tensor._make(out.device.xp.ones(d.shape, d.dtype), out.device)
 
 
 def _roots(outputs):
@@ -113,8 +123,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
             elif not allow_unused:
                 raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "
                                    "graph. Set allow_unused=True if this is the desired behavior.")
-        elif not create_graph:
-            g = g.detach()
+        else:
+            if g._data.dtype != t._data.dtype:  # (float32 math next to a float64 0-dim tensor)
+                g = g.to(t.dtype)  # a gradient has its input's dtype, as in PyTorch
+            if not create_graph:
+                g = g.detach()
         result.append(g)
     return tuple(result)
 

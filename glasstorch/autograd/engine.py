@@ -7,18 +7,19 @@ from .graph import AccumulateGrad, Node, _GradMode
 
 
 def _dependencies(roots) -> dict:
-    """How many edges point at each node reachable from `roots` (iterative DFS)."""
-    deps: dict = {}
-    stack = list(roots)
-    seen = set(stack)
+    """How many edges point at each node reachable from `roots` (iterative DFS). The roots start
+    in the table at 0, so each node is expanded once: when it first enters the table."""
+    deps = dict.fromkeys(roots, 0)
+    stack = list(deps)
     while stack:
         node = stack.pop()
         for nxt, _ in node.next_functions:
             if nxt is None:
                 continue
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if nxt not in seen:
-                seen.add(nxt)
+            if nxt in deps:
+                deps[nxt] += 1
+            else:
+                deps[nxt] = 1
                 stack.append(nxt)
     return deps
 
@@ -57,7 +58,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
     ready = [n for n in dict.fromkeys(roots) if deps.get(n, 0) == 0]
     needed = _needed(roots, capture) if capture is not None else None
 
-    call = _call_checked if _GradMode.anomaly else _call
+    checked = _GradMode.anomaly
     prev_mode = _GradMode.enabled
     _GradMode.enabled = create_graph
     try:
@@ -65,10 +66,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
             node = ready.pop()
             g = grads.pop(node, None)
             if g is not None and node._pre_hooks:
-                for hook in list(node._pre_hooks.values()):
-                    out = hook(g)
-                    if out is not None:
-                        g = out
+                g = _run_pre_hooks(node, g)
             if capture is not None:
                 if node in capture:
                     capture[node] = g
@@ -81,7 +79,12 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
             if g is None and node._out_grads is None:  # no gradient reached this node
                 in_grads = (None,) * len(node.next_functions)
             else:
-                in_grads = call(node, g)
+                if checked or node._post_hooks:
+                    in_grads = _call_checked(node, g) if checked else _call(node, g)
+                else:  # the common case, inlined: this loop runs once per node of the graph
+                    in_grads = node.backward(g)
+                    if not isinstance(in_grads, tuple):
+                        in_grads = (in_grads,)
                 if not retain_graph:
                     node.release()
             for (nxt, nr), gi in zip(node.next_functions, in_grads):
@@ -100,6 +103,15 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
             in_grads = gi = old = None  # drop our references: a leaf steals a gradient only nobody else holds
     finally:
         _GradMode.enabled = prev_mode
+
+
+def _run_pre_hooks(node: Node, g):
+    """The gradient reaching `node` after its pre-hooks (tensor hooks) saw it and maybe replaced it."""
+    for hook in list(node._pre_hooks.values()):
+        out = hook(g)
+        if out is not None:
+            g = out
+    return g
 
 
 def _call(node: Node, g):

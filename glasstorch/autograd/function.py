@@ -32,8 +32,6 @@ class FunctionCtx(Node):
         self.next_functions = ()
         self._saved = ()
         self._versions = None
-        self._pre_hooks = None
-        self._post_hooks = None
         self._materialize = True
         self._non_diff = ()
         self._dirty = ()

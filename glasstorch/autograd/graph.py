@@ -42,18 +42,38 @@ _FREED = (
 class Node:
     """A backward function. Subclasses set `backward(grad) -> tuple of input gradients`."""
 
-    __slots__ = ("next_functions", "_saved", "_versions", "_pre_hooks", "_post_hooks", "_trace",
-                 "__weakref__", "__dict__")
+    __slots__ = ("next_functions", "_saved", "_versions", "_trace", "__weakref__", "__dict__")
 
+    # Rarely set, so class-level defaults rather than per-node writes (a node is built per op):
     _out_grads = None  # gradients of outputs 1, 2, ... (only multi-output custom Functions have them)
+    _pre_hooks = None  # {id: hook(grad)} once a hook is registered on this node or its tensor
+    _post_hooks = None  # {id: hook(grad_inputs, grad_outputs)}
 
     def __init__(self, inputs, saved=()):
-        """`inputs`: the op's inputs (Tensors or plain numbers); `saved`: tensors backward needs."""
-        self.next_functions = tuple([_edge_pair(t) for t in inputs])
+        """`inputs`: the op's inputs (Tensors, or plain numbers and None, which get no gradient);
+        `saved`: the tensors backward needs (None in a place whose tensor it does not need)."""
+        # This runs once per recorded op, so it is written out flat: explicit loops (cheaper than
+        # comprehensions in CPython) and no helper calls.
+        edges = []
+        for t in inputs:  # (node, output_nr): where the gradient of input t goes (see `edge`)
+            fn = getattr(t, "grad_fn", None)
+            if fn is not None:
+                edges.append((fn, t._output_nr))
+            elif getattr(t, "_requires_grad", False):
+                edges.append((grad_accumulator(t), 0))
+            else:
+                edges.append(_NO_EDGE)
+        self.next_functions = tuple(edges)
         self._saved = saved
-        self._versions = [t._vc[0] for t in saved] if saved else None
-        self._pre_hooks = None
-        self._post_hooks = None
+        self._versions = None  # stays None when no tensor was saved (only Nones): nothing to check
+        if saved:
+            versions = []
+            for t in saved:
+                if t is None:
+                    versions.append(0)
+                else:
+                    versions.append(t._vc[0])
+                    self._versions = versions
         if _GradMode.anomaly:
             self._trace = _user_stack()
 
@@ -79,14 +99,16 @@ class Node:
             saved = tuple([_reattach(t, self) for t in saved])
         return saved
 
+    # Subclasses holding extra saved arrays define `_release_extra(self)` to drop them (left None
+    # here rather than an empty method: release() runs once per node of every backward).
+    _release_extra = None
+
     def release(self) -> None:
         """Drop saved values once backward has used them (retain_graph=False)."""
         if self._saved:
             self._saved = None
-        self._release_extra()
-
-    def _release_extra(self) -> None:
-        """Subclasses holding extra saved arrays drop them here."""
+        if self._release_extra is not None:
+            self._release_extra()
 
     def backward(self, grad):  # pragma: no cover - every op overrides it
         raise NotImplementedError
@@ -114,7 +136,6 @@ class AccumulateGrad(Node):
         self._saved = ()
         self._versions = None
         self._pre_hooks = variable._hooks  # the leaf's hooks, registered before or after this node
-        self._post_hooks = None
         self.variable = variable
 
     def name(self) -> str:
@@ -157,18 +178,9 @@ def edge(t):
     return None
 
 
+# An edge is `(node, output_nr)` (output_nr > 0 only for the later outputs of a multi-output
+# custom Function); an input that needs no gradient has this one.
 _NO_EDGE = (None, 0)
-
-
-def _edge_pair(t) -> tuple:
-    """`(node, output_nr)`: where a gradient for `t` goes (output_nr > 0 only for the later
-    outputs of a multi-output custom Function)."""
-    fn = getattr(t, "grad_fn", None)
-    if fn is not None:
-        return (fn, t._output_nr)
-    if getattr(t, "_requires_grad", False):
-        return (grad_accumulator(t), 0)
-    return _NO_EDGE
 
 
 def _reattach(t, node: Node):
