@@ -7,7 +7,9 @@ from . import backends
 class device:
     """`device('cpu')`, `device('cuda')`, `device('cuda:1')`, `device('cuda', 0)`."""
 
-    __slots__ = ("type", "index", "_xp", "_backend")
+    # `backend` and `xp` are plain slots, read on every op; they are filled on first use (see
+    # __getattr__), so that naming a CUDA device does not need CuPy until it is used
+    __slots__ = ("type", "index", "backend", "xp")
 
     def __new__(cls, type_or_str, index: int | None = None):
         if isinstance(type_or_str, device):
@@ -30,20 +32,15 @@ class device:
         self = object.__new__(cls)
         self.type = s
         self.index = index
-        self._backend = None
         return self
 
-    @property
-    def backend(self):
-        """The backend module (`glasstorch.backends.cpu` or `.cuda`)."""
-        if self._backend is None:
-            self._backend = backends.get(self.type)
-        return self._backend
-
-    @property
-    def xp(self):
-        """The array namespace (numpy or cupy) of this device."""
-        return self.backend.xp
+    def __getattr__(self, name: str):
+        """First use of `backend` (glasstorch.backends.cpu or .cuda) or `xp` (numpy or cupy)."""
+        if name not in ("backend", "xp"):
+            raise AttributeError(f"'device' object has no attribute '{name}'")
+        self.backend = backends.get(self.type)
+        self.xp = self.backend.xp
+        return getattr(self, name)
 
     def __repr__(self) -> str:
         if self.index is None:
@@ -68,7 +65,7 @@ class device:
 
 
 CPU = object.__new__(device)
-CPU.type, CPU.index, CPU._backend = "cpu", None, backends.cpu
+CPU.type, CPU.index, CPU.backend, CPU.xp = "cpu", None, backends.cpu, backends.cpu.xp
 
 
 def device_of_array(a) -> device:

@@ -121,6 +121,9 @@ def _tick(step: Tensor) -> float:
     return float(arr)
 
 
+_PIECE = 1 << 15  # elements per piece in _add_scaled_: 128 KiB of float32
+
+
 def _lerp_(start, end, weight: float, xp) -> None:
     """start <- start + weight * (end - start), in place, in torch's two-sided form (exact at weight 1)."""
     diff = end - start
@@ -184,6 +187,22 @@ class Optimizer:
         if buf is None:
             buf = bufs[key] = array.copy()  # (its values are overwritten before every use)
         return buf
+
+    def _add_scaled_(self, target, source, alpha: float, xp) -> None:
+        """target += alpha * source without a temporary as large as target: piece by piece through a
+        small scratch that stays in the CPU cache (a fresh multi-megabyte temporary costs more than
+        the arithmetic)."""
+        if target.size <= _PIECE or not (target.flags.c_contiguous and source.flags.c_contiguous):
+            tmp = self._scratch(target)
+            xp.multiply(source, alpha, out=tmp)
+            target += tmp
+            return
+        t, s = target.reshape(-1), source.reshape(-1)
+        buf = self._scratch(t[:_PIECE])
+        for a in range(0, t.size, _PIECE):
+            piece = buf[:min(_PIECE, t.size - a)]
+            xp.multiply(s[a:a + _PIECE], alpha, out=piece)
+            t[a:a + _PIECE] += piece
 
     # ---- pickling and printing --------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:

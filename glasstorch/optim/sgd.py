@@ -63,9 +63,7 @@ class SGD(Optimizer):
                     g = g + weight_decay * p._data
                 if momentum != 0:
                     g = self._momentum(p, g, momentum, dampening, nesterov)
-                tmp = self._scratch(p._data)  # no fresh temporary: large ones cost page faults
-                p.device.xp.multiply(g, lr, out=tmp)
-                p._data -= tmp
+                self._add_scaled_(p._data, g, -lr, p.device.xp)
                 p._vc[0] += 1
         return loss
 
