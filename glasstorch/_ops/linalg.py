@@ -34,6 +34,10 @@ class MmBackward0(Node):
         need_b = self.next_functions[1][0] is not None
         na, nb = a._data.ndim, b._data.ndim
         ga = gb = None
+        if na == 2 and nb == 2 and not _GradMode.enabled and a._data.dtype == b._data.dtype:
+            # the common case, without a graph of the gradient: the same formulas on the arrays
+            gd, dev = g._data, g.device
+            return (_make(gd @ b._data.T, dev) if need_a else None), (_make(a._data.T @ gd, dev) if need_b else None)
         if na == 1 and nb == 1:
             return (g * b if need_a else None), (g * a if need_b else None)
         if nb == 1:  # (..., n, k) @ (k,) -> (..., n)
