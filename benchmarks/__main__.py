@@ -82,6 +82,9 @@ BENCHES = {
 }
 
 
+NOTES_HEADING = "## Where the time goes"
+
+
 def machine() -> str:
     import torch
 
@@ -131,9 +134,15 @@ def main(argv=None) -> int:
                 f"Command: `python -m benchmarks --reps {args.reps}` (median of alternating repetitions, "
                 "both frameworks in one process; memory in separate fresh processes).\n\n"
                 + header + "\n|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+        notes = ""
+        if os.path.exists(path):  # keep the hand-written analysis below the table
+            with open(path) as f:
+                old = f.read()
+            if NOTES_HEADING in old:
+                notes = "\n" + old[old.index(NOTES_HEADING):]
         tmp = path + ".tmp"
         with open(tmp, "w") as f:
-            f.write(text)
+            f.write(text + notes)
         os.replace(tmp, path)
     return 0
 
