@@ -182,7 +182,7 @@ class Optimizer:
         """A reusable work array shaped like `array` (not state: never saved, shared by same-shaped
         parameters), so that an update allocates nothing."""
         bufs = self.__dict__.setdefault("_scratch_bufs", {})
-        key = (array.shape, array.dtype.str, type(array))
+        key = (array.shape, array.dtype, type(array))
         buf = bufs.get(key)
         if buf is None:
             buf = bufs[key] = array.copy()  # (its values are overwritten before every use)
