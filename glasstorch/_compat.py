@@ -1,8 +1,7 @@
 """Run unchanged PyTorch programs on glasstorch: `import torch` gets glasstorch.
 
     with torch_alias():          # for a while; sys.modules is restored afterwards
-        import torch             # -> glasstorch
-        import torch.nn as nn    # -> glasstorch.nn
+        ...                      # here `import torch` gives glasstorch, `import torch.nn` glasstorch.nn
 
     install_torch_alias()        # for the rest of the process
     run_script("train.py", ["--epochs", "1"])   # python train.py --epochs 1, on glasstorch

@@ -119,7 +119,8 @@ def test_train_writes_config_and_metrics(trained):
     assert [row["epoch"] for row in history] == [1, 2]
     assert history[1]["train_loss"] < history[0]["train_loss"] < 0.5
     assert 0.93 < history[0]["test_acc"] < history[1]["test_acc"]
-    assert all(row["seconds"] > 0 and row["samples_per_s"] > 0 for row in history)
+    timing = [row[key] for row in history for key in ("seconds", "samples_per_s")]
+    assert all(v > 0 for v in timing)  # recorded, not judged: speed lives in benchmarks/
     # metrics.csv holds the same table
     lines = (out / "metrics.csv").read_text().splitlines()
     assert lines[0].split(",") == list(history[0])

@@ -97,6 +97,14 @@ def _as_float(x) -> float:
     return float(x) if isinstance(x, Tensor) else x
 
 
+def _check_nonnegative(*checks: tuple) -> None:
+    """PyTorch's ValueError for the first negative hyper-parameter: checks are (label, value) pairs,
+    e.g. ("learning rate", lr) -> "Invalid learning rate: -1"."""
+    for label, value in checks:
+        if not 0.0 <= value:
+            raise ValueError(f"Invalid {label}: {value}")
+
+
 def _check_tensor_hparam(value, what: str) -> None:
     if isinstance(value, Tensor) and value.numel() != 1:
         raise ValueError(f"Tensor {what} must be 1-element")

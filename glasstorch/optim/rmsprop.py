@@ -4,8 +4,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._tensor import Tensor
-from .optimizer import (Optimizer, ParamsT, _as_float, _check_no_differentiable, _check_tensor_hparam,
-                        _eval_closure, _lerp_, _step_counter, _tick, _zeros_state)
+from .optimizer import (Optimizer, ParamsT, _as_float, _check_no_differentiable, _check_nonnegative,
+                        _check_tensor_hparam, _eval_closure, _lerp_, _step_counter, _tick, _zeros_state)
 
 __all__ = ["RMSprop"]
 
@@ -21,16 +21,11 @@ class RMSprop(Optimizer):
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False, capturable: bool = False,
                  foreach: bool | None = None, maximize: bool = False, differentiable: bool = False) -> None:
         _check_tensor_hparam(lr, "lr")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+        _check_nonnegative(("learning rate", lr),
+                           ("epsilon value", eps),
+                           ("momentum value", momentum),
+                           ("weight_decay value", weight_decay),
+                           ("alpha value", alpha))
         _check_no_differentiable(differentiable)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                         weight_decay=weight_decay, capturable=capturable, foreach=foreach, maximize=maximize,
