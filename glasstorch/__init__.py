@@ -6,6 +6,13 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import warnings as _warnings
+
+# PyTorch computes 1/0 = inf and log(0) = -inf silently; NumPy warns. Silence those warnings where
+# glasstorch's own code runs the arithmetic (a user's direct NumPy calls keep theirs).
+_warnings.filterwarnings("ignore", message=r".*encountered in", category=RuntimeWarning,
+                         module=r"glasstorch(\.|$)")
+
 from ._dtype import (  # noqa: F401
     bool, dtype, float16, float32, float64, get_default_dtype, int8, int16, int32, int64,
     promote_types, set_default_dtype, uint8,

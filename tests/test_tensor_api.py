@@ -287,3 +287,17 @@ def test_deepcopy_keeps_shared_tensors_shared():
 
 def test_deepcopy_of_non_leaf_raises():
     same_error(lambda m: copy.deepcopy(m.ones(2, requires_grad=True) * 2), RuntimeError)
+
+
+def test_inf_and_nan_arithmetic_is_silent_like_pytorch():
+    # a fresh interpreter with Python's default warning filters: what a user sees (pytest installs its own)
+    import subprocess
+    import sys
+
+    code = ("import glasstorch as t, numpy as np\n"
+            "x = t.tensor([1.0, 0.0, -1.0])\n"
+            "print((x / 0).tolist(), t.log(x).isnan().tolist(), t.sqrt(x).isnan().tolist())\n"
+            "np.array([1.0]) / 0  # NumPy's own warning is left alone\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "[inf, nan, -inf] [False, False, True] [False, False, True]"
+    assert r.stderr.count("RuntimeWarning") == 1 and "<string>:4" in r.stderr
