@@ -39,12 +39,7 @@ class Adagrad(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            for key, default in (("foreach", None), ("maximize", False), ("differentiable", False), ("fused", None)):
-                group.setdefault(key, default)
-        for p_state in self.state.values():
-            if p_state and not isinstance(p_state["step"], Tensor):
-                p_state["step"] = _step_counter(float(p_state["step"]))
+        self._upgrade_state((("foreach", None), ("maximize", False), ("differentiable", False), ("fused", None)))
 
     def _state_of(self, p: Tensor, group: dict) -> dict:
         state = self.state[p]

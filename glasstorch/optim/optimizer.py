@@ -222,6 +222,17 @@ class Optimizer:
         self.__dict__.setdefault("_optimizer_step_post_hooks", OrderedDict())
         self.defaults.setdefault("differentiable", False)
 
+    def _upgrade_state(self, group_defaults: tuple, step_counters: bool = True) -> None:
+        """After unpickling an older optimizer: fill in group options it did not have, and (if this
+        optimizer counts steps) turn 'step' numbers into the tensors newer checkpoints keep."""
+        for group in self.param_groups:
+            for key, default in group_defaults:
+                group.setdefault(key, default)
+        if step_counters:
+            for p_state in self.state.values():
+                if p_state and not isinstance(p_state["step"], Tensor):
+                    p_state["step"] = _step_counter(float(p_state["step"]))
+
     def __repr__(self) -> str:
         # each group opens with a newline and each entry ends with one: groups are blank-line separated
         out = self.__class__.__name__ + " ("
