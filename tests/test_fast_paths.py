@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import glasstorch
+import glasstorch as gt
 from _compare import assert_same, assert_same_error
 
 G = glasstorch
@@ -236,3 +237,32 @@ def test_post_hooks_and_tensor_hooks_still_run():
     y.sum().backward()
     assert seen == [([30.0, 30.0], [10.0, 10.0])]
     assert x.grad.tolist() == [30.0, 30.0]
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_relu_gradient_special_values_bit_for_bit(dtype):
+    """ReLU's array backward selects with integer bit operations: every value, sign of zero, inf and
+    nan included, must equal PyTorch's threshold_backward (a nan output passes its gradient on)."""
+    x = np.array([-1.0, 0.0, -0.0, 2.0, np.nan, 3.0, 1.0, 4.0, -5.0, 6.0], dtype=dtype)
+    g = np.array([1.0, -2.0, 3.0, -0.0, 5.0, np.inf, np.nan, -np.inf, np.inf, 1e-3], dtype=dtype)
+    ours = gt.tensor(x, requires_grad=True)
+    gt.relu(ours).backward(gt.tensor(g))
+    ref = torch.tensor(x, requires_grad=True)
+    torch.relu(ref).backward(torch.tensor(g))
+    a, b = ours.grad.numpy(), ref.grad.numpy()
+    assert a.dtype == b.dtype
+    np.testing.assert_array_equal(a.view(f"i{a.itemsize}"), b.view(f"i{b.itemsize}"))
+
+
+def test_batch_of_rows_by_index_tensor_matches_torch():
+    """x[index] with a 1-D integer index (the mini-batch gather) takes rows, repeats and negatives
+    included, and its gradient adds up repeated rows."""
+    data = np.arange(24.0).reshape(6, 4)
+    idx = [5, 0, 5, -1, 2]
+    ours = gt.tensor(data, requires_grad=True)
+    ref = torch.tensor(data, requires_grad=True)
+    out, rout = ours[gt.tensor(idx)], ref[torch.tensor(idx)]
+    np.testing.assert_array_equal(out.detach().numpy(), rout.detach().numpy())
+    out.sum().backward()
+    rout.sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), ref.grad.numpy())

@@ -146,7 +146,10 @@ def getitem(x: Tensor, index) -> Tensor:
     idx, advanced = to_array_index(index, x)
     d = x._data
     try:
-        data = d[idx]
+        if advanced and len(idx) == 1 and getattr(idx[0], "ndim", 0) == 1 and idx[0].dtype.kind in "iu":
+            data = d.take(idx[0], axis=0)  # x[indices], e.g. a batch of rows: take is faster than d[idx]
+        else:
+            data = d[idx]
     except IndexError as e:
         raise _index_error(e, d.shape, idx) from None
     out = _make(data, x.device)

@@ -826,9 +826,21 @@ class ReluBackward0(_UnaryBackward):
     saves = "output"
 
     def formula(self, g, result):
-        if not _GradMode.enabled:  # the hot path of every MLP: straight on the arrays
-            return _make(g.device.xp.where(result._data > 0, g._data, 0), g.device)
-        return where(result > 0, g, 0.0)  # not g * mask: that gives -0.0 where g < 0
+        if not _GradMode.enabled and result._data.dtype == g._data.dtype:  # every MLP's hot path
+            return _make(_select_or_zero(g.device.xp, result._data <= 0, g._data), g.device)
+        return where(result <= 0, 0.0, g)  # not g * mask: that gives -0.0 where g < 0, nan where g is inf
+
+
+_SAME_WIDTH_INT = {2: "int16", 4: "int32", 8: "int64"}
+
+
+def _select_or_zero(xp, zero, a):
+    """where(zero, +0.0, a) for a float array `a` and a boolean mask `zero`, as integer bit operations:
+    a & 0 is +0.0 and a & ~0 is a, bit for bit (inf, nan and -0.0 included). In a training loop this
+    runs several times faster than the backend's where()."""
+    ints = getattr(xp, _SAME_WIDTH_INT[a.dtype.itemsize])
+    keep = xp.subtract(zero.view(xp.int8), 1, dtype=ints)  # 0 where zero, -1 (every bit set) elsewhere
+    return xp.bitwise_and(a.view(ints), keep).view(a.dtype)
 
 
 def relu(x: Tensor) -> Tensor:

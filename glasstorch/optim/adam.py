@@ -4,8 +4,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._tensor import Tensor
-from .optimizer import (Optimizer, ParamsT, _as_float, _check_no_differentiable, _check_tensor_hparam,
-                        _eval_closure, _step_counter, _tick, _zeros_state)
+from .optimizer import (_PACK_MAX, Optimizer, ParamsT, _as_float, _check_no_differentiable, _check_tensor_hparam,
+                        _eval_closure, _packable, _step_counter, _tick, _zeros_state)
 
 __all__ = ["Adam"]
 
@@ -63,46 +63,75 @@ class Adam(Optimizer):
         """One Adam update of every parameter that has a gradient; returns the closure's loss."""
         loss = _eval_closure(closure)
         for group in self.param_groups:
-            lr = _as_float(group["lr"])
-            beta1, beta2 = (_as_float(b) for b in group["betas"])
-            eps, weight_decay = group["eps"], group["weight_decay"]
-            amsgrad, maximize, decoupled = group["amsgrad"], group["maximize"], group["decoupled_weight_decay"]
+            hp = (_as_float(group["lr"]),) + tuple(_as_float(b) for b in group["betas"]) + (group["eps"],)
+            weight_decay, decoupled = group["weight_decay"], group["decoupled_weight_decay"]
+            amsgrad, maximize = group["amsgrad"], group["maximize"]
+            keys = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("exp_avg", "exp_avg_sq")
+            small, small_states, small_steps = [], [], set()
             for p in group["params"]:
-                grad = p.grad
-                if grad is None:
+                if p.grad is None:
                     continue
                 state = self._state_of(p, amsgrad)
-                xp = p.device.xp
-                param = p._data
-                g = -grad._data if maximize else grad._data
                 t = _tick(state["step"])
-                if weight_decay != 0:
-                    if decoupled:
-                        param *= 1 - lr * weight_decay
-                    else:
-                        g = g + weight_decay * param
-                m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                tmp = self._scratch(param)
-                # m <- lerp(m, g, 1 - beta1)
-                xp.subtract(g, m, out=tmp)
-                tmp *= 1 - beta1
-                m += tmp
-                # v <- beta2 * v + (1 - beta2) * g * g
-                v *= beta2
-                xp.multiply(g, 1 - beta2, out=tmp)
-                tmp *= g
-                v += tmp
-                if amsgrad:
-                    v_max = state["max_exp_avg_sq"]._data
-                    xp.maximum(v_max, v, out=v_max)
-                    v = v_max
-                # p <- p - lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps), with sqrt(bc2) moved out of the
-                # denominator: one pass over the arrays fewer, the same value up to rounding
-                root_bc2 = (1 - beta2 ** t) ** 0.5
-                xp.sqrt(v, out=tmp)
-                tmp += eps * root_bc2
-                xp.divide(m, tmp, out=tmp)
-                tmp *= -lr / (1 - beta1 ** t) * root_bc2
-                param += tmp
+                if weight_decay != 0 and decoupled:
+                    p._data *= 1 - hp[0] * weight_decay
+                if p._data.size <= _PACK_MAX:  # updated below, together
+                    small.append(p)
+                    small_states.append(state)
+                    small_steps.add(t)
+                    continue
+                g = _gradient(p.grad._data, p._data, maximize, 0 if decoupled else weight_decay)
+                tmp = self._scratch(p._data)
+                _adam_update(p.device.xp, g, [state[k]._data for k in keys], tmp, t, *hp)
+                p._data += tmp
+                p._vc[0] += 1
+            if _packable(small) and len(small_steps) == 1:
+                pack = self._pack(small, small_states, keys)
+                xp = small[0].device.xp
+                g = pack.gather_grads(small, xp)
+                if maximize or (weight_decay != 0 and not decoupled):
+                    flat_params = xp.concatenate([p._data.reshape(-1) for p in small])
+                    g = _gradient(g, flat_params, maximize, 0 if decoupled else weight_decay)
+                _adam_update(xp, g, [pack.flat[k] for k in keys], pack.work, small_steps.pop(), *hp)
+                pack.add_to_params(small, pack.work)
+                continue
+            for p, state in zip(small, small_states):
+                g = _gradient(p.grad._data, p._data, maximize, 0 if decoupled else weight_decay)
+                tmp = self._scratch(p._data)
+                _adam_update(p.device.xp, g, [state[k]._data for k in keys], tmp, float(state["step"]), *hp)
+                p._data += tmp
                 p._vc[0] += 1
         return loss
+
+
+def _gradient(grad, param, maximize: bool, weight_decay: float):
+    """The gradient Adam follows: negated to maximize, plus weight_decay * param (L2 penalty)."""
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * param
+    return g
+
+
+def _adam_update(xp, g, moments: list, out, t: float, lr: float, beta1: float, beta2: float, eps: float) -> None:
+    """Update the moments [m, v] (or [m, v, v_max] with amsgrad) in place with gradient g, and write
+    the parameter's change for step t into `out`: all arrays of one shape, updated in place."""
+    m, v = moments[0], moments[1]
+    # m <- lerp(m, g, 1 - beta1)
+    xp.subtract(g, m, out=out)
+    out *= 1 - beta1
+    m += out
+    # v <- beta2 * v + (1 - beta2) * g * g
+    v *= beta2
+    xp.multiply(g, 1 - beta2, out=out)
+    out *= g
+    v += out
+    if len(moments) == 3:  # amsgrad: the denominator uses the largest v so far
+        xp.maximum(moments[2], v, out=moments[2])
+        v = moments[2]
+    # change = -lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps), with sqrt(bc2) moved out of the
+    # denominator: one pass over the arrays fewer, the same value up to rounding
+    root_bc2 = (1 - beta2 ** t) ** 0.5
+    xp.sqrt(v, out=out)
+    out += eps * root_bc2
+    xp.divide(m, out, out=out)
+    out *= -lr / (1 - beta1 ** t) * root_bc2

@@ -12,7 +12,7 @@ import warnings
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable
 from copy import deepcopy
-from itertools import chain
+from itertools import accumulate, chain
 from typing import Any, Union
 
 import numpy as np
@@ -143,6 +143,65 @@ def _lerp_(start, end, weight: float, xp) -> None:
         xp.subtract(end, diff, out=start)
 
 
+_PACK_MAX = 1 << 14  # parameters of at most this many elements are updated together (see _Pack)
+
+
+class _Pack:
+    """The small parameters of a group, updated as one: each state array (exp_avg, ...) becomes a
+    view into one flat array per state key, and the gradients are gathered into one flat array, so
+    that the update runs its dozen array calls once for all of them instead of once per parameter.
+    (On a bias of 10 numbers the calls, not the arithmetic, are the cost.) Element by element the
+    update is the same, so the results are too.
+
+    The state tensors stay the same objects; only the arrays behind them move into the flat ones.
+    """
+
+    def __init__(self, params: list, states: list, keys: tuple, xp) -> None:
+        self.keys = keys
+        self.bounds = list(accumulate((p._data.size for p in params), initial=0))
+        self.flat, self.views = {}, {}
+        for key in keys:
+            flat = xp.concatenate([s[key]._data.reshape(-1) for s in states])
+            views = [flat[a:b].reshape(p._data.shape) for p, a, b in zip(params, self.bounds, self.bounds[1:])]
+            for s, v in zip(states, views):
+                s[key]._data = v
+            self.flat[key], self.views[key] = flat, views
+        self.grad = xp.empty_like(flat)
+        self.work = xp.empty_like(flat)
+
+    def holds(self, states: list) -> bool:
+        """Whether every state array is still this pack's view (load_state_dict puts new ones)."""
+        for key in self.keys:
+            views = self.views[key]
+            if len(views) != len(states):
+                return False
+            for s, v in zip(states, views):
+                if s[key]._data is not v:
+                    return False
+        return True
+
+    def gather_grads(self, params: list, xp):
+        """The parameters' gradients, one after the other in one flat array."""
+        xp.concatenate([p.grad._data.reshape(-1) for p in params], out=self.grad)
+        return self.grad
+
+    def add_to_params(self, params: list, update) -> None:
+        """p += its piece of the flat `update`, for every parameter."""
+        bounds = self.bounds
+        for i, p in enumerate(params):
+            d = p._data
+            d += update[bounds[i]:bounds[i + 1]].reshape(d.shape)
+            p._vc[0] += 1
+
+
+def _packable(params: list) -> bool:
+    """Whether these parameters can share a _Pack: two or more, real floating, one dtype and device."""
+    if len(params) < 2:
+        return False
+    d0, dev = params[0]._data.dtype, params[0].device
+    return d0.kind == "f" and all(p._data.dtype == d0 and p.device == dev for p in params)
+
+
 def _zeros_state(param: Tensor, fill: float = 0.0) -> Tensor:
     """A state tensor shaped, typed and placed like `param`, filled with `fill`."""
     xp = param.device.xp
@@ -195,6 +254,16 @@ class Optimizer:
         if buf is None:
             buf = bufs[key] = array.copy()  # (its values are overwritten before every use)
         return buf
+
+    def _pack(self, params: list, states: list, keys: tuple) -> _Pack:
+        """The _Pack of these parameters' `keys` state, made on first use and again whenever their
+        state arrays were replaced (not pickled: it is rebuilt from the state)."""
+        packs = self.__dict__.setdefault("_packs", {})
+        key = tuple(map(id, params))
+        pack = packs.get(key)
+        if pack is None or pack.keys != keys or not pack.holds(states):
+            pack = packs[key] = _Pack(params, states, keys, params[0].device.xp)
+        return pack
 
     def _add_scaled_(self, target, source, alpha: float, xp) -> None:
         """target += alpha * source without a temporary as large as target: piece by piece through a
