@@ -266,3 +266,15 @@ def test_batch_of_rows_by_index_tensor_matches_torch():
     out.sum().backward()
     rout.sum().backward()
     np.testing.assert_array_equal(ours.grad.numpy(), ref.grad.numpy())
+
+
+@pytest.mark.parametrize("bounds", [dict(min=0.0), dict(max=1.0), dict(min=-1.0, max=2.0)])
+def test_clamp_gradient_special_values_bit_for_bit(bounds):
+    """clamp's backward blocks the gradient outside the bounds with +0.0 (never -0.0 or inf * 0 = nan)."""
+    x = np.array([-3.0, -1.0, 0.0, 0.5, 1.0, 2.0, 5.0, np.nan, -2.0, 3.0], dtype=np.float32)
+    g = np.array([-1.0, 2.0, -0.0, np.inf, np.nan, -4.0, -np.inf, 1.0, np.inf, -2.0], dtype=np.float32)
+    ours = gt.tensor(x, requires_grad=True)
+    gt.clamp(ours, **bounds).backward(gt.tensor(g))
+    ref = torch.tensor(x, requires_grad=True)
+    torch.clamp(ref, **bounds).backward(torch.tensor(g))
+    np.testing.assert_array_equal(ours.grad.numpy().view(np.int32), ref.grad.numpy().view(np.int32))

@@ -188,6 +188,8 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
     if d is None:
         is_float = any(isinstance(v, float) for v in (start, end, step))
         d = _dtype.get_default_dtype() if is_float else _dtype.int64
+    if d is _dtype.int64 and all(type(v) is int for v in (start, end, step)):
+        return _finish(np.arange(start, end, step, dtype=np.int64), device, requires_grad)
     n = builtins.max(math.ceil((end - start) / step), 0)
     data = (start + np.arange(n, dtype=np.float64 if d.is_floating_point or not all(
         isinstance(v, int) for v in (start, end, step)) else np.int64) * step).astype(d.np)

@@ -476,7 +476,7 @@ def _pow_scalar(a: Tensor, c) -> Tensor:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         ad = ad.astype(rt.np, copy=False)
     if c == 2:
-        data = ad * ad
+        data = a.device.xp.square(ad)
     elif c == 0.5 and ad.dtype.kind == "f":
         data = a.device.xp.sqrt(ad)
     else:
@@ -827,20 +827,22 @@ class ReluBackward0(_UnaryBackward):
 
     def formula(self, g, result):
         if not _GradMode.enabled and result._data.dtype == g._data.dtype:  # every MLP's hot path
-            return _make(_select_or_zero(g.device.xp, result._data <= 0, g._data), g.device)
+            return _make(_select_or_zero(g.device.xp, result._data <= 0, g._data, keep=False), g.device)
         return where(result <= 0, 0.0, g)  # not g * mask: that gives -0.0 where g < 0, nan where g is inf
 
 
 _SAME_WIDTH_INT = {2: "int16", 4: "int32", 8: "int64"}
 
 
-def _select_or_zero(xp, zero, a):
-    """where(zero, +0.0, a) for a float array `a` and a boolean mask `zero`, as integer bit operations:
-    a & 0 is +0.0 and a & ~0 is a, bit for bit (inf, nan and -0.0 included). In a training loop this
-    runs several times faster than the backend's where()."""
+def _select_or_zero(xp, mask, a, *, keep: bool):
+    """where(mask, a, +0.0) (keep=True) or where(mask, +0.0, a) (keep=False) for a float array `a`,
+    as integer bit operations: a & 0 is +0.0 and a & ~0 is a, bit for bit (inf, nan and -0.0
+    included). In a training loop this runs several times faster than the backend's where()."""
     ints = getattr(xp, _SAME_WIDTH_INT[a.dtype.itemsize])
-    keep = xp.subtract(zero.view(xp.int8), 1, dtype=ints)  # 0 where zero, -1 (every bit set) elsewhere
-    return xp.bitwise_and(a.view(ints), keep).view(a.dtype)
+    flags = mask.view(xp.int8)  # 1 where mask, else 0
+    # -1 (every bit set) where a is kept, 0 elsewhere
+    bits = xp.negative(flags, dtype=ints) if keep else xp.subtract(flags, 1, dtype=ints)
+    return xp.bitwise_and(a.view(ints), bits).view(a.dtype)
 
 
 def relu(x: Tensor) -> Tensor:
@@ -871,13 +873,17 @@ class ClampBackward1(Node):
 
     def backward(self, g):
         (x,) = self.saved_tensors
+        on_arrays = not _GradMode.enabled and x._data.dtype == g._data.dtype
+        xd = x._data if on_arrays else x
         mask = None
         if self.lo is not None:
-            mask = x >= self.lo
+            mask = xd >= self.lo
         if self.hi is not None:
-            m = x <= self.hi
+            m = xd <= self.hi
             mask = m if mask is None else mask & m
-        return (g * mask,)
+        if on_arrays:
+            return (_make(_select_or_zero(g.device.xp, mask, g._data, keep=True), g.device),)
+        return (where(mask, g, 0.0),)  # not g * mask: that gives -0.0 where g < 0, nan where g is inf
 
 
 class ClampBackward0(Node):
