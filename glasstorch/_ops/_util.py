@@ -111,6 +111,9 @@ def sum_to(g: Tensor, shape: tuple) -> Tensor:
         return g
     lead = len(gshape) - len(shape)
     dims = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
+    if not _GradMode.enabled:  # no graph of the gradient wanted: sum the array directly
+        d = g._data.sum(axis=dims, keepdims=True) if dims else g._data
+        return _make(d.reshape(shape) if lead else d, g.device)
     from .reduction import sum as _sum
 
     out = _sum(g, dims, keepdim=True) if dims else g

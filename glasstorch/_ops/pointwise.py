@@ -330,6 +330,9 @@ def rdiv(a: Tensor, b) -> Tensor:
 
 
 def _is_float(a, b) -> bool:
+    if isinstance(a, Tensor) and a._data.dtype.kind == "f":  # the common case, without the promotion table
+        if type(b) is float or type(b) is int or isinstance(b, Tensor) and b._data.dtype.kind == "f":
+            return True
     return _dtype.result_type(a, b).is_floating_point
 
 
@@ -449,7 +452,7 @@ class PowBackward2(Node):
 def pow(a, b) -> Tensor:
     if not isinstance(a, Tensor):
         return rpow(b, a)
-    if isinstance(b, numbers.Number):
+    if type(b) is int or type(b) is float or isinstance(b, numbers.Number):
         return _pow_scalar(a, b)
     ad, bd, _ = prepare(a, b)
     if ad.dtype.kind == "b":
@@ -466,8 +469,6 @@ def pow(a, b) -> Tensor:
 
 def _pow_scalar(a: Tensor, c) -> Tensor:
     """a ** c for a Python number c; squares and square roots take faster roads."""
-    from ._util import scalar_value
-
     c = scalar_value(c)
     ad = a._data
     if ad.dtype.kind != "f":

@@ -230,6 +230,11 @@ class MaxBackward0(Node):
         from .shape import unsqueeze
 
         idx = self.indices
+        if not _GradMode.enabled and len(self.in_shape) == 2 and self.dim == 1:  # rows of a batch: one index
+            xp = g.device.xp  # per row, so no repeats: a plain assignment into zeros
+            out = xp.zeros(self.in_shape, dtype=g._data.dtype)
+            out[xp.arange(self.in_shape[0]), idx._data.reshape(-1)] = g._data.reshape(-1)
+            return (_make(out, g.device),)
         if not self.keepdim and len(self.in_shape):
             g, idx = unsqueeze(g, self.dim), unsqueeze(idx, self.dim)
         return (scatter_into_zeros(g, self.dim, idx, self.in_shape),)
