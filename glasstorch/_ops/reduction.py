@@ -69,6 +69,9 @@ def _count(in_shape, dims) -> int:
     return n
 
 
+_SMALL = 1 << 14  # elements: below this a reduction's gradient is filled in, above it is a broadcast view
+
+
 class _ReduceBackward(Node):
     def __init__(self, x, saved, dims, keepdim):
         super().__init__((x,), saved)
@@ -85,7 +88,13 @@ class _ReduceBackward(Node):
         if not self.keepdim:
             d = d.reshape(_keep_shape(self.in_shape, self.dims))
         if d.shape != self.in_shape:
-            d = g.device.xp.broadcast_to(d, self.in_shape)
+            xp = g.device.xp
+            if _count(self.in_shape, None) <= _SMALL:  # filling a small array costs less than a broadcast view
+                out = xp.empty(self.in_shape, dtype=d.dtype)
+                out[...] = d
+                d = out
+            else:
+                d = xp.broadcast_to(d, self.in_shape)
         return _make(d, g.device)
 
 
