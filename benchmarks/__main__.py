@@ -26,13 +26,23 @@ def _timed(fn) -> float:
     return time.perf_counter() - t0
 
 
+SETTLE = 0.5  # seconds of rest before each timed run (see _alternate)
+
+
 def _alternate(runs: dict, reps: int) -> dict:
-    """Seconds of every repetition per runner, the runners interleaved so machine noise hits all alike."""
+    """Seconds of every repetition per runner, the runners interleaved so machine noise hits all alike.
+
+    Each timed run starts after SETTLE seconds of rest: right after a NumPy run, OpenBLAS's worker
+    threads keep spinning on the second core for a while, and a PyTorch run started then loses that
+    core to them (measured here: a PyTorch epoch 15-20% slower than from rest, which would flatter
+    glasstorch). After the rest every run starts from the same quiet machine, as it would alone.
+    """
     for fn in runs.values():  # warm-up: imports, caches, allocator
         fn()
     times = {k: [] for k in runs}
     for _ in range(reps):
         for k, fn in runs.items():
+            time.sleep(SETTLE)
             times[k].append(_timed(fn))
     return times
 
@@ -58,7 +68,8 @@ def bench_scratch(torch, gt, reps):
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     Xg, yg = gt.from_numpy(X), gt.from_numpy(y)
     return _alternate({"torch": lambda: w.scratch_epoch(torch, Xt, yt),
-                       "glasstorch": lambda: w.scratch_epoch(gt, Xg, yg)}, reps)
+                       "glasstorch": lambda: w.scratch_epoch(gt, Xg, yg),
+                       "numpy": lambda: w.numpy_scratch_epoch(X, y)}, reps)
 
 
 def bench_memory(torch, gt, reps):
