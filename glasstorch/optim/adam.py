@@ -65,6 +65,7 @@ class Adam(Optimizer):
         for group in self.param_groups:
             hp = (_as_float(group["lr"]),) + tuple(_as_float(b) for b in group["betas"]) + (group["eps"],)
             weight_decay, decoupled = group["weight_decay"], group["decoupled_weight_decay"]
+            l2 = 0 if decoupled else weight_decay  # weight decay that enters the gradient (Adam's, not AdamW's)
             amsgrad, maximize = group["amsgrad"], group["maximize"]
             keys = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("exp_avg", "exp_avg_sq")
             small, small_states, small_steps = [], [], set()
@@ -80,28 +81,27 @@ class Adam(Optimizer):
                     small_states.append(state)
                     small_steps.add(t)
                     continue
-                g = _gradient(p.grad._data, p._data, maximize, 0 if decoupled else weight_decay)
-                tmp = self._scratch(p._data)
-                _adam_update(p.device.xp, g, [state[k]._data for k in keys], tmp, t, *hp)
-                p._data += tmp
-                p._vc[0] += 1
+                self._update_one(p, [state[k]._data for k in keys], t, hp, maximize, l2)
             if _packable(small) and len(small_steps) == 1:
                 pack = self._pack(small, small_states, keys)
                 xp = small[0].device.xp
                 g = pack.gather_grads(small, xp)
-                if maximize or (weight_decay != 0 and not decoupled):
-                    flat_params = xp.concatenate([p._data.reshape(-1) for p in small])
-                    g = _gradient(g, flat_params, maximize, 0 if decoupled else weight_decay)
+                if maximize or l2 != 0:
+                    g = _gradient(g, xp.concatenate([p._data.reshape(-1) for p in small]), maximize, l2)
                 _adam_update(xp, g, [pack.flat[k] for k in keys], pack.work, small_steps.pop(), *hp)
                 pack.add_to_params(small, pack.work)
                 continue
             for p, state in zip(small, small_states):
-                g = _gradient(p.grad._data, p._data, maximize, 0 if decoupled else weight_decay)
-                tmp = self._scratch(p._data)
-                _adam_update(p.device.xp, g, [state[k]._data for k in keys], tmp, float(state["step"]), *hp)
-                p._data += tmp
-                p._vc[0] += 1
+                self._update_one(p, [state[k]._data for k in keys], float(state["step"]), hp, maximize, l2)
         return loss
+
+    def _update_one(self, p: Tensor, moments: list, t: float, hp: tuple, maximize: bool, l2: float) -> None:
+        """The Adam update of one parameter on its own arrays (a scratch array holds the change)."""
+        g = _gradient(p.grad._data, p._data, maximize, l2)
+        tmp = self._scratch(p._data)
+        _adam_update(p.device.xp, g, moments, tmp, t, *hp)
+        p._data += tmp
+        p._vc[0] += 1
 
 
 def _gradient(grad, param, maximize: bool, weight_decay: float):
