@@ -148,7 +148,8 @@ def main(argv=None) -> int:
         text = ("# Benchmark results\n\n"
                 f"Machine: {machine()}.\n\n"
                 f"Command: `python -m benchmarks --reps {args.reps}` (median of alternating repetitions, "
-                "both frameworks in one process; memory in separate fresh processes).\n\n"
+                f"each after {SETTLE} s of rest, both frameworks in one process; memory in separate fresh "
+                "processes).\n\n"
                 + header + "\n" + rule + "\n" + "\n".join(rows) + "\n")
         notes = ""
         if os.path.exists(path):  # keep the hand-written analysis below the table
