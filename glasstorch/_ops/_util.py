@@ -1,6 +1,7 @@
 """Helpers shared by every op family: operand preparation, broadcasting, recording graph nodes."""
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
@@ -110,7 +111,7 @@ def sum_to(g: Tensor, shape: tuple) -> Tensor:
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
-    dims = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
+    dims = _summed_dims(gshape, shape)
     if not _GradMode.enabled:  # no graph of the gradient wanted: sum the array directly
         d = g._data.sum(axis=dims, keepdims=True) if dims else g._data
         return _make(d.reshape(shape) if lead else d, g.device)
@@ -122,6 +123,13 @@ def sum_to(g: Tensor, shape: tuple) -> Tensor:
 
         out = reshape(out, shape)
     return out
+
+
+@functools.lru_cache(maxsize=1024)  # a training loop asks the same few shape pairs every step
+def _summed_dims(gshape: tuple, shape: tuple) -> tuple:
+    """The dims of a gradient of shape `gshape` that broadcasting added or stretched from `shape`."""
+    lead = len(gshape) - len(shape)
+    return tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
 
 
 def wrap_dim(dim: int, ndim: int) -> int:

@@ -22,6 +22,8 @@ def _binary(a: Tensor, b, ufunc, node_cls=None):
     ad = a._data
     if type(b) is float and ad.dtype.kind == "f":  # prepare()'s first case, inlined
         bd = b
+    elif type(b) is Tensor and b.device is a.device and b._data.dtype is ad.dtype:  # and its second
+        bd = b._data
     else:
         ad, bd, _ = prepare(a, b)
     try:
@@ -229,7 +231,7 @@ def _check_sub(a, b) -> None:
 
 
 def sub(a: Tensor, b, *, alpha=1) -> Tensor:
-    if type(b) is not float or a._data.dtype.kind == "b":  # (`x - 0.5` needs no check)
+    if a._data.dtype.kind == "b" or (type(b) is not float and _is_bool(b)):
         _check_sub(a, b)
     if alpha != 1:
         b = _scaled(a, b, alpha)

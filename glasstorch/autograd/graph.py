@@ -59,8 +59,10 @@ class Node:
             fn = getattr(t, "grad_fn", None)
             if fn is not None:
                 edges.append((fn, t._output_nr))
-            elif getattr(t, "_requires_grad", False):
-                edges.append((grad_accumulator(t), 0))
+            elif getattr(t, "_requires_grad", False):  # a leaf: its AccumulateGrad (grad_accumulator, inlined)
+                ref = t._grad_acc
+                acc = ref() if ref is not None else None
+                edges.append((acc if acc is not None else grad_accumulator(t), 0))
             else:
                 edges.append(_NO_EDGE)
         self.next_functions = tuple(edges)
