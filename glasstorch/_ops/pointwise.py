@@ -231,7 +231,7 @@ def _check_sub(a, b) -> None:
 
 
 def sub(a: Tensor, b, *, alpha=1) -> Tensor:
-    if a._data.dtype.kind == "b" or (type(b) is not float and _is_bool(b)):
+    if a._data.dtype.kind == "b" or (type(b) is not float and _is_bool(b)):  # only bools are refused
         _check_sub(a, b)
     if alpha != 1:
         b = _scaled(a, b, alpha)
