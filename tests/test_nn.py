@@ -11,6 +11,7 @@ import io
 import math
 import pickle
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -87,48 +88,13 @@ def raises_like(fn_ours, fn_theirs):
 
 
 # ==== the seed listings ===============================================================================
-SEED_001 = '''
-class DiagonalFlipNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.layer1 = nn.Linear(4, 3)
-        self.layer2 = nn.Linear(3, 4)
+def _listing(name: str) -> str:
+    """A seed listing from examples/seeds without its imports (run_listing supplies torch, nn, F)."""
+    path = Path(__file__).resolve().parent.parent / "examples" / "seeds" / f"{name}.py"
+    return "\n".join(line for line in path.read_text().splitlines() if not line.startswith("import "))
 
-    def forward(self, x):
-        h = F.relu(self.layer1(x))
-        y_hat = self.layer2(h)
-        return y_hat
 
-model = DiagonalFlipNet()
-
-with torch.no_grad():
-    model.layer1.weight.copy_(torch.tensor([
-        [ 0.2, -0.3,  0.1, -0.4],
-        [-0.5,  0.4,  0.3,  0.2],
-        [ 0.1, -0.2,  0.5, -0.1],
-    ]))
-    model.layer1.bias.copy_(
-        torch.tensor([0.1, -0.1, 0.0]))
-    model.layer2.weight.copy_(torch.tensor([
-        [ 0.3, -0.1,  0.2],
-        [-0.2,  0.5, -0.4],
-        [ 0.4, -0.3,  0.1],
-        [ 0.1,  0.2, -0.5],
-    ]))
-    model.layer2.bias.copy_(
-        torch.tensor([0.0, 0.1, -0.1, 0.0]))
-
-x = torch.tensor([1.0, 0.0, 1.0, 1.0])
-y_hat = model(x)
-target = torch.tensor([1.0, 1.0, 0.0, 1.0])
-loss = torch.mean((y_hat - target) ** 2)
-
-print(f"Prediction: {y_hat.tolist()}")
-print(f"Target:     {target.tolist()}")
-print(f"MSE Loss:   {loss.item():.4f}")
-print(f"Parameters: {sum(p.numel() for p in model.parameters())}")
-print(model)
-'''
+SEED_001 = _listing("s001_01_forward_pytorch") + "\nprint(model)\n"
 
 SEED_003_STEP = '''
 loss.backward()
@@ -575,6 +541,19 @@ def test_get_submodule_parameter_buffer():
     assert model.get_buffer("enc.1.running_var") is model.enc[1].running_var
     with pytest.raises(AttributeError):
         model.get_submodule("enc.5")
+
+
+@pytest.mark.parametrize("call, target", [("get_parameter", "enc.0.nope"), ("get_parameter", "enc.1.running_var"),
+                                          ("get_buffer", "enc.0.nope"), ("get_buffer", "enc.0.bias")])
+def test_get_parameter_and_buffer_errors_match_torch(call, target):
+    def build(nn):
+        return nn.Sequential(OrderedDict([("enc", nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)))]))
+
+    with pytest.raises(AttributeError) as theirs:
+        getattr(build(tnn), call)(target)
+    with pytest.raises(AttributeError) as ours:
+        getattr(build(gnn), call)(target)
+    assert str(ours.value) == str(theirs.value)
 
 
 # ==== containers ===================================================================================
