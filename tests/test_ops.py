@@ -13,8 +13,6 @@ functions, attributes and conversions, in-place ops and the error messages.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -36,80 +34,8 @@ pytestmark = [pytest.mark.filterwarnings("ignore::RuntimeWarning"),
               pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0:UserWarning"),
               pytest.mark.filterwarnings("ignore:The use of `x.T` on tensors:UserWarning")]
 
-
-# ---- input domains ------------------------------------------------------------------------------
-def real(rng, shape):
-    return rng.standard_normal(shape)
-
-
-def pos(rng, shape):
-    return rng.uniform(0.5, 2.0, shape)
-
-
-def small(rng, shape):
-    return rng.uniform(-1.0, 1.0, shape)
-
-
-def away(*points, margin=0.1, lo=-2.0, hi=2.0):
-    """Uniform values in [lo, hi] at least `margin` from every kink in `points`."""
-    def draw(rng, shape):
-        x = rng.uniform(lo, hi, shape)
-        for _ in range(100):
-            near = np.zeros(x.shape, dtype=bool)
-            for p in points:
-                near |= np.abs(x - p) < margin
-            if not near.any():
-                return x
-            x = np.where(near, rng.uniform(lo, hi, x.shape), x)
-        raise AssertionError("could not draw away from the kinks")
-    return draw
-
-
-AWAY0 = away(0.0)
-AWAY_INT = away(*range(-3, 4), lo=-2.9, hi=2.9)
-AWAY_HALF = away(*(k + 0.5 for k in range(-4, 4)), lo=-2.9, hi=2.9)
-AWAY_CLAMP = away(-0.5, 0.5)
-
-
-# ---- the table ----------------------------------------------------------------------------------
-@dataclass
-class Op:
-    name: str
-    fn: Callable
-    shapes: list                      # input shape sets: one tuple of shapes per set
-    domain: object = real             # a sampler, or a tuple of samplers (one per input)
-    grad: bool = True                 # differentiable: compare gradients and gradcheck
-    gradcheck: bool = True
-    noncontig: bool = True            # also run on non-contiguous inputs
-    dtypes: tuple = ("float64", "float32")
-    grad_fn: object = "torch"         # "torch": the same grad_fn name as torch's; or the names we allow
-    tol32: dict = field(default_factory=dict)  # looser float32 tolerance where summation order shows
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-UNARY = [((3, 4),), ((),), ((2, 3, 4),)]
-BINARY = [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((4,), (2, 3, 4)), ((), (3, 4)), ((2, 3, 4), ()), ((2, 1, 4), (3, 1))]
-ONE = [((3, 4),)]
-R3 = [((2, 3, 4),)]
-R = [((3, 4),), ((2, 3, 4),)]
-INPLACE_SHAPES = [((3, 4), (3, 4)), ((3, 4), (1, 4)), ((2, 3, 4), (3, 1))]
-
-
-# PyTorch's matmul is a composite of view/mm/bmm ops and its result's grad_fn is the last of them
-# (SqueezeBackward4, UnsafeViewBackward0, CloneBackward0); glasstorch's is one node named after
-# the product: MmBackward0, DotBackward0, MvBackward0, or BmmBackward0 for everything batched.
-MATMUL_NAMES = ("MmBackward0", "DotBackward0", "MvBackward0", "BmmBackward0")
-
-
-def _unary(name, fn, domain=real, **kw):
-    return Op(name, fn, UNARY, domain, **kw)
-
-
-def _binary(name, fn, domain=real, **kw):
-    return Op(name, fn, BINARY, domain, **kw)
-
+from _optable import (AWAY0, AWAY_CLAMP, AWAY_HALF, AWAY_INT, BINARY, INPLACE_SHAPES, MATMUL_NAMES, ONE, R,  # noqa: E402,F401
+                      R3, UNARY, Op, _binary, _unary, away, family_tables, pos, real, small)
 
 TABLE = [
     # ---- unary math -------------------------------------------------------------------------
@@ -371,6 +297,7 @@ def _ids(ops):
     return [op.name for op in ops]
 
 
+TABLE += family_tables()  # the rows kept in tests/optable_*.py
 assert len(set(_ids(TABLE))) == len(TABLE), "table names must be unique"
 
 
@@ -480,7 +407,10 @@ def test_gradcheck_catches_a_wrong_gradient():
 
 
 # ---- second derivatives -------------------------------------------------------------------------------
-@pytest.mark.parametrize("op", GRADCHECK, ids=_ids(GRADCHECK))
+GRADGRAD = [op for op in GRADCHECK if op.gradgrad]
+
+
+@pytest.mark.parametrize("op", GRADGRAD, ids=_ids(GRADGRAD))
 def test_gradgradcheck(op: Op):
     """Backward formulas are built from differentiable ops, so gradients of gradients are right too."""
     arrays = _draw(op, op.shapes[0], "float64", seed=11)
@@ -506,7 +436,10 @@ def _as_dtype(a: np.ndarray, dtype: str) -> np.ndarray:
 OTHER_DTYPES = ["float16", "int64", "int32", "uint8", "bool"]
 
 
-@pytest.mark.parametrize("op", TABLE, ids=_ids(TABLE))
+OTHER_DTYPE_OPS = [op for op in TABLE if op.other_dtypes]
+
+
+@pytest.mark.parametrize("op", OTHER_DTYPE_OPS, ids=_ids(OTHER_DTYPE_OPS))
 def test_other_dtypes(op: Op):
     """Integer, bool and half inputs: the result (values and dtype) or the exception class match torch's."""
     for dtype in OTHER_DTYPES:
