@@ -84,12 +84,33 @@ def bench_memory(torch, gt, reps):
     return out
 
 
+CNN_STEPS = 4  # training steps per timed run (one step is ~0.1 s: a few keep timer noise small)
+
+
+def bench_cnn(torch, gt, reps):
+    X, y = w.load_mnist_arrays()
+    runs = {}
+    for name, m in (("torch", torch), ("glasstorch", gt)):
+        model = w.mnist_cnn(m)
+        opt = m.optim.Adadelta(model.parameters(), lr=1.0)
+        batches = w.cnn_batches(m, X, y, CNN_STEPS)
+        runs[name] = (lambda m=m, model=model, opt=opt, b=batches: w.cnn_steps(m, model, opt, b))
+    return _alternate(runs, reps)
+
+
+def bench_lstm(torch, gt, reps):
+    return _alternate({"torch": lambda: w.lstm_lm(torch), "glasstorch": lambda: w.lstm_lm(gt)}, reps)
+
+
 BENCHES = {
     "mlp": ("1. MNIST MLP epoch (784-128-10, Adam, batch 64)", bench_mlp, "s", 0.7),
     "small": ("2. 200 elementwise ops on 16 elements, fwd+bwd (x20)", bench_small, "s", 1.0),
     "wide": ("3. 4096-wide 3-layer MLP, batch 512, 2 SGD steps", bench_wide, "s", 1.0),
     "scratch": ("4. seed 004 from scratch, one epoch", bench_scratch, "s", 0.8),
     "memory": ("5. peak RSS growth of benchmark 1", bench_memory, "MiB", 1.0),
+    "cnn": (f"6. MNIST CNN training steps (2 conv, max pool, Adadelta, batch 64, x{CNN_STEPS})", bench_cnn, "s",
+            1.5),
+    "lstm": ("7. word-LM LSTM (emb 256, 2x256, seq 35, batch 20), 4 fwd+bwd chunks", bench_lstm, "s", 1.5),
 }
 
 

@@ -206,3 +206,53 @@ def numpy_scratch_epoch(X: np.ndarray, y: np.ndarray, batch_size: int = 64, seed
         epoch_loss += float(loss)
         correct += int((out.argmax(axis=1) == yb).sum())
     return epoch_loss
+
+
+# ---- 6. MNIST CNN training step ----------------------------------------------------------------------
+def mnist_cnn(m, seed: int = 0):
+    """PyTorch's examples/mnist network: two 3x3 convolutions, a 2x2 max pool, dropout, two linears."""
+    nn = m.nn
+    m.manual_seed(seed)
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
+        nn.Flatten(), nn.Linear(9216, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10), nn.LogSoftmax(dim=1))
+
+
+def cnn_steps(m, model, opt, batches) -> float:
+    """Training steps of mnist_cnn (nll_loss of its log_softmax, one optimizer step per batch)."""
+    F = m.nn.functional
+    loss = None
+    for xb, yb in batches:
+        opt.zero_grad()
+        loss = F.nll_loss(model(xb), yb)
+        loss.backward()
+        opt.step()
+    return loss.item()
+
+
+def cnn_batches(m, X: np.ndarray, y: np.ndarray, steps: int, batch_size: int = 64) -> list:
+    """The first `steps` batches of MNIST as (N, 1, 28, 28) images of framework `m`."""
+    n = steps * batch_size
+    imgs = X[:n].reshape(-1, 1, 28, 28)
+    return [(m.from_numpy(imgs[i:i + batch_size].copy()), m.from_numpy(y[i:i + batch_size].copy()))
+            for i in range(0, n, batch_size)]
+
+
+# ---- 7. word-language-model LSTM ----------------------------------------------------------------------
+def lstm_lm(m, steps: int = 4, vocab: int = 1000, emb: int = 256, hidden: int = 256, layers: int = 2,
+            seq: int = 35, batch: int = 20) -> float:
+    """The word-LM shape (embedding 256 -> 2-layer LSTM, hidden 256, 35 steps of batch 20): forward + backward
+    of truncated-BPTT chunks, the state carried over detached. The decoder is left out so the LSTM dominates."""
+    nn = m.nn
+    m.manual_seed(0)
+    encoder, rnn = nn.Embedding(vocab, emb), nn.LSTM(emb, hidden, layers)
+    tokens = m.randint(0, vocab, (seq, batch))
+    state, loss = None, None
+    for _ in range(steps):
+        rnn.zero_grad()
+        encoder.zero_grad()
+        out, (h, c) = rnn(encoder(tokens), state)
+        loss = out.pow(2).mean()
+        loss.backward()
+        state = (h.detach(), c.detach())
+    return loss.item()

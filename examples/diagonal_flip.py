@@ -9,9 +9,12 @@ Seeds 001 and 003 build this network by hand. A 2x2 black-and-white image is 4 p
 The walk-through, in four parts:
 
 1. The forward pass with the seed's fixed weights: MSE 0.8963, 31 parameters.
-2. One SGD step (lr 0.1): the loss falls to 0.721839 in float32, which is what PyTorch prints
-   too. (The text says 0.7258: its NumPy code rounds one pre-activation to exactly 0, which
-   blocks that unit's gradient; in float32 it is slightly positive and passes gradient.)
+2. One SGD step (lr 0.1): the loss falls to 0.721839 or to 0.725753, and both are right. Unit 0's
+   pre-activation is exactly 0 on paper; in float32 its sign is the rounding error of a four-term
+   sum, which depends on the order the terms are added. glasstorch adds short dot products left to
+   right, on every machine, and gets a hair above 0: ReLU passes the gradient and the loss falls
+   to 0.721839. PyTorch's kernels add in an order that depends on the CPU, so it prints 0.721839
+   on some machines and the text's 0.7258 (ReLU blocks the gradient) on others.
 3. The same step 200 times on that one image: the loss goes to zero.
 4. Training on all 16 images (SGD lr 0.05, 500 epochs). Three hidden ReLU units are too few:
    a perfect flip needs the 4 output pixels to vary independently, and 3 hidden units pass on
@@ -90,8 +93,10 @@ def one_sgd_step() -> dict:
     new_loss = torch.mean((model(x) - target) ** 2)
     print("\n== 2. One SGD step (lr 0.1) ==")
     print("dL/db2:", model.layer2.bias.grad)
-    # The first entry is not 0: in float32, unit 0's pre-activation is a hair above 0, so ReLU
-    # lets its gradient through. That is why the loss below is 0.721839 and not the text's 0.7258.
+    # The first entry is -0.0975 where unit 0's pre-activation (0 on paper) comes out a hair above 0
+    # in float32, so ReLU lets its gradient through, and 0 where it comes out at or below 0: which one
+    # depends on the order the sum is added (see the module docstring). The loss follows: 0.721839 or
+    # the text's 0.7258.
     print("dL/db1:", model.layer1.bias.grad)
     print(f"Loss: {loss.item():.6f} -> {new_loss.item():.6f}")
     return {"loss_before": loss.item(), "loss_after": new_loss.item(),

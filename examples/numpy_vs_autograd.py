@@ -7,12 +7,14 @@ both run side by side on the same weights, and we check that every gradient agre
 Two details matter for "agrees":
 
 - arithmetic. glasstorch (like PyTorch) computes in float32, so the NumPy side does too, and
-  adds the terms of the first layer's dot products in the same order (left to right). This
-  matters: the first hidden unit's pre-activation 0.2 + 0.1 - 0.4 + 0.1 is exactly 0 on paper;
-  in float32, added left to right, it comes out a hair above zero, so ReLU passes its gradient
-  (dL/db1[0] = -0.0975). (NumPy's `x @ W1` adds in another order and lands a hair below zero.)
-  The text's NumPy code rounds that value to exactly 0 and blocks the gradient, which is why it
-  reports a new loss of 0.7258 where PyTorch gets 0.721839. We show that variant too.
+  adds the terms of the first layer's dot products in the same order as glasstorch (left to
+  right). This matters: the first hidden unit's pre-activation 0.2 + 0.1 - 0.4 + 0.1 is exactly 0
+  on paper; in float32, added left to right, it comes out a hair above zero, so ReLU passes its
+  gradient (dL/db1[0] = -0.0975) and the new loss is 0.721839. Added in another order it can land
+  at or below zero and ReLU blocks the gradient: BLAS's `x @ W1` and PyTorch's kernels add in an
+  order that depends on the CPU, which is why PyTorch prints 0.721839 on some machines and 0.7258
+  on others. The text's NumPy code rounds that value to exactly 0, blocks the gradient and reports
+  0.7258. We show that variant too.
 - layout. NumPy's W1 is [in, out] (x @ W1); nn.Linear stores weight as [out, in] (x @ W.T).
 
     python examples/numpy_vs_autograd.py      # (--fast is accepted; the run is instant anyway)
@@ -52,8 +54,8 @@ def numpy_step(dtype=np.float32, round_z1: bool = False) -> tuple[float, dict, f
     W1, b1, W2, b2, x, target = (np.array(SEED[k], dtype=dtype) for k in ("W1", "b1", "W2", "b2", "x", "target"))
 
     def forward(W1, b1, W2, b2):
-        # z1 = x @ W1 + b1, with the four products added left to right as PyTorch's kernels add
-        # them. Unit 0's sum is exactly 0 on paper; in float32 its sign depends on that order.
+        # z1 = x @ W1 + b1, with the four products added left to right as glasstorch adds them.
+        # Unit 0's sum is exactly 0 on paper; in float32 its sign depends on that order.
         z1 = (x[:, None] * W1).sum(axis=0) + b1
         if round_z1:
             z1 = np.round(z1, 10)

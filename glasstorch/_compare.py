@@ -107,13 +107,25 @@ def _numbers_differ(exp: str, act: str, rtol: float, atol: float) -> str | None:
         return None if math.isnan(e) and math.isnan(a) else "numbers differ"
     if math.isinf(e) or math.isinf(a):
         return None if e == a else "numbers differ"
-    return None if abs(a - e) <= atol + rtol * abs(e) else "numbers differ"
+    # A printed number stands for every value that rounds to it: two values a hair apart can print
+    # one unit apart in the last digit (0.89625 +- 1e-8 prints as 0.8963 or 0.8962 with '.4f').
+    rounding = (_last_digit_unit(exp) + _last_digit_unit(act)) / 2
+    return None if abs(a - e) <= atol + rtol * abs(e) + rounding else "numbers differ"
+
+
+def _last_digit_unit(text: str) -> float:
+    """The value of one unit in the last printed digit of a float token: 0.01 for '1.25', 1e-04 * 1e+43
+    for '2.6881e+43', 1.0 for '3.' (NumPy and PyTorch print whole floats with a bare point)."""
+    mantissa, _, exponent = text.lower().partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    return 10.0 ** (int(exponent or 0) - decimals)
 
 
 def compare_outputs(expected: str, actual: str, rtol: float = 1e-4, atol: float = 1e-6) -> Difference | None:
     """First difference between two printed outputs, or None when they agree.
 
-    Numbers agree when |actual - expected| <= atol + rtol * |expected| (integers exactly); words and
+    Numbers agree when |actual - expected| <= atol + rtol * |expected| + half a unit in the last printed
+    digit of each (integers exactly); words and
     punctuation must be identical; whitespace, line breaks and memory addresses are ignored.
     """
     exp_lines, act_lines = expected.splitlines(), actual.splitlines()

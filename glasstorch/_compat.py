@@ -10,6 +10,7 @@ Two mechanisms work together. Every glasstorch submodule that already exists (or
 public ones that can be imported) is entered in sys.modules under its torch name up front, so
 `sys.modules["torch.nn"] is glasstorch.nn`. Any other `torch.X` a script imports is found on
 demand by a meta-path finder that imports `glasstorch.X` and hands back that same module object.
+`torchvision` and `torchvision.X` are mapped the same way, to `glasstorch.vision(.X)`.
 """
 from __future__ import annotations
 
@@ -35,25 +36,31 @@ PUBLIC_SUBMODULES = (
 
 
 def _torch_name(name: str) -> str | None:
-    """'glasstorch.nn.init' -> 'torch.nn.init'; None for names outside glasstorch."""
+    """'glasstorch.nn.init' -> 'torch.nn.init', 'glasstorch.vision.X' -> 'torchvision.X'; None for
+    names outside glasstorch."""
     if name == "glasstorch":
         return "torch"
+    if name == "glasstorch.vision" or name.startswith("glasstorch.vision."):
+        return "torchvision" + name[len("glasstorch.vision"):]
     if name.startswith("glasstorch."):
         return "torch" + name[len("glasstorch"):]
     return None
 
 
 def _glasstorch_name(name: str) -> str | None:
-    """'torch.nn.init' -> 'glasstorch.nn.init'; None for names outside torch."""
+    """'torch.nn.init' -> 'glasstorch.nn.init', 'torchvision.X' -> 'glasstorch.vision.X'; None for
+    names outside torch and torchvision."""
     if name == "torch":
         return "glasstorch"
+    if name == "torchvision" or name.startswith("torchvision."):
+        return "glasstorch.vision" + name[len("torchvision"):]
     if name.startswith("torch."):
         return "glasstorch" + name[len("torch"):]
     return None
 
 
 def _is_torch_key(name: str) -> bool:
-    return name == "torch" or name.startswith("torch.")
+    return name in ("torch", "torchvision") or name.startswith(("torch.", "torchvision."))
 
 
 class _AliasLoader(importlib.abc.Loader):

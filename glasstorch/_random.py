@@ -24,7 +24,7 @@ class Generator:
     def manual_seed(self, seed: int) -> "Generator":
         seed = int(seed)
         if not -0x8000_0000_0000_0000 <= seed <= 0xFFFF_FFFF_FFFF_FFFF:
-            raise RuntimeError(f"Overflow when unpacking long: seed {seed} is out of range")
+            raise ValueError("Overflow when unpacking long long")  # PyTorch's words; seed must fit 64 bits
         self._seed = seed & 0xFFFF_FFFF_FFFF_FFFF
         self.rng = np.random.Generator(np.random.PCG64(self._seed))
         return self
@@ -48,9 +48,22 @@ class Generator:
     def set_state(self, state) -> "Generator":
         import ast
 
-        raw = bytes(int(v) for v in state.tolist())
-        self.rng.bit_generator.state = ast.literal_eval(raw.decode())
+        from ._tensor import Tensor
+
+        if not isinstance(state, Tensor):
+            raise TypeError(f"expected a torch.ByteTensor, but got {type(state).__name__}")
+        if state.dtype is not _uint8():
+            raise TypeError("RNG state must be a torch.ByteTensor")
+        try:
+            new = ast.literal_eval(bytes(state.tolist()).decode())
+            self.rng.bit_generator.state = new
+        except (ValueError, TypeError, SyntaxError, KeyError):
+            raise RuntimeError(f"Expected a state made by Generator.get_state() but found an RNG state of "
+                               f"{state.numel()} bytes that is not one") from None
         return self
+
+    def __repr__(self) -> str:
+        return f"<glasstorch.Generator object at {id(self):#x}>"
 
 
 def _uint8():
@@ -85,4 +98,8 @@ def set_rng_state(state) -> None:
 
 def rng_of(generator) -> np.random.Generator:
     """The NumPy generator to draw from: the given torch.Generator's, else the global one."""
-    return (generator or default_generator).rng
+    if generator is None:
+        return default_generator.rng
+    if not isinstance(generator, Generator):
+        raise TypeError(f"expected a torch.Generator as generator, but got {type(generator).__name__}")
+    return generator.rng

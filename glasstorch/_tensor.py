@@ -14,6 +14,7 @@ from .backends import cpu as _cpu
 from ._device import CPU
 from . import autograd as _autograd
 from .autograd.graph import _GradMode, _Handle
+from .autograd.grad_mode import NO_VERSION
 
 _new = object.__new__
 
@@ -51,7 +52,7 @@ def _make(data, device=CPU) -> "Tensor":
     t._requires_grad = False
     t._grad = None
     t.grad_fn = None
-    t._vc = [0]
+    t._vc = NO_VERSION if _GradMode.inference else [0]  # made in inference mode: an inference tensor
     t._hooks = None
     t._grad_acc = None
     return t
@@ -81,13 +82,10 @@ class Tensor:
     _output_nr = 0  # which output of grad_fn this is (set per tensor only by multi-output Functions)
 
     def __init__(self, *args, dtype=None, device=None):
-        """torch.Tensor(2, 3) (uninitialised float) or torch.Tensor(data) (float copy)."""
-        from ._ops import creation
+        """torch.Tensor(2, 3) (uninitialised float), torch.Tensor(data) (float copy), torch.Tensor(t) (alias)."""
+        from ._legacy import legacy_new
 
-        if len(args) == 1 and not isinstance(args[0], int):
-            src = creation.tensor(args[0], dtype=dtype or _dtype.get_default_dtype(), device=device)
-        else:
-            src = creation.zeros(*args, dtype=dtype, device=device)
+        src = legacy_new(dtype, args, device)
         for name in ("_data", "device", "_requires_grad", "_grad", "grad_fn", "_vc", "_hooks", "_grad_acc"):
             setattr(self, name, getattr(src, name))
 
@@ -139,14 +137,16 @@ class Tensor:
             raise RuntimeError("you can only change requires_grad flags of leaf variables." + (
                 "" if flag else " If you want to use a computed variable in a subgraph that doesn't "
                 "require differentiation use var_no_grad = var.detach()."))
-        if flag and not self.dtype.is_floating_point:
+        if flag and not (self.dtype.is_floating_point or self.dtype.is_complex):
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        if flag and self._vc is NO_VERSION and not _GradMode.inference:
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
         self._requires_grad = builtins.bool(flag)
 
     def requires_grad_(self, requires_grad: builtins.bool = True) -> "Tensor":
         if requires_grad and self.grad_fn is not None:
             return self  # already requires grad
-        if requires_grad and not self.dtype.is_floating_point:
+        if requires_grad and not (self.dtype.is_floating_point or self.dtype.is_complex):
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self.requires_grad = requires_grad
         return self
@@ -166,7 +166,13 @@ class Tensor:
 
     @property
     def _version(self) -> int:
+        if self._vc is NO_VERSION:
+            raise RuntimeError("Inference tensors do not track version counter.")
         return self._vc[0]
+
+    def is_inference(self) -> builtins.bool:
+        """Whether this tensor was made in inference mode (or is a view of one that was)."""
+        return self._vc is NO_VERSION
 
     @property
     def data(self) -> "Tensor":
@@ -201,6 +207,18 @@ class Tensor:
     def is_floating_point(self) -> builtins.bool:
         return self.dtype.is_floating_point
 
+    # ---- complex numbers (_ops/complex.py) -------------------------------------------------------
+    def is_complex(self) -> builtins.bool: return self.dtype.is_complex
+    @property
+    def real(self) -> "Tensor": return _ops.complex.real(self)
+    @property
+    def imag(self) -> "Tensor": return _ops.complex.imag(self)
+    def conj(self) -> "Tensor": return _ops.complex.conj(self)
+    conj_physical = conj
+    def resolve_conj(self) -> "Tensor": return self  # conj() copies here, so there is never a lazy conjugate
+    def is_conj(self) -> builtins.bool: return False
+    def angle(self) -> "Tensor": return _ops.complex.angle(self)
+
     def is_contiguous(self, memory_format=None) -> builtins.bool:
         return self._data.flags.c_contiguous
 
@@ -213,14 +231,19 @@ class Tensor:
 
     def _type_name(self) -> str:
         names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-                 "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+                 "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+                 "bfloat16": "BFloat16", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
         prefix = "torch.cuda." if self.is_cuda else "torch."
         return f"{prefix}{names[self.dtype.name]}Tensor"
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking: builtins.bool = False, **kwargs):
+        """The type's name ('torch.FloatTensor'), or a copy converted to a dtype, tensor type or type name."""
         if dtype is None:
             return self._type_name()
-        return self.to(dtype)
+        from ._legacy import type_target
+
+        d, device = type_target(dtype)
+        return self.to(d) if device is None else self.to(device=device, dtype=d)
 
     # ---- conversions -----------------------------------------------------------------------
     def item(self):
@@ -298,7 +321,7 @@ class Tensor:
             self.device.backend.to_numpy(self._data), dtype_name=self.dtype.name,
             default_float=_dtype.get_default_dtype().name,
             device=None if self.device is CPU else str(self.device),
-            grad_fn=fn.name() if fn is not None else None,
+            grad_fn=fn.name().rsplit("::", 1)[-1] if fn is not None else None,  # torch::autograd::NotImplemented
             requires_grad=self._requires_grad and fn is None)
 
     __str__ = __repr__
@@ -390,8 +413,24 @@ class Tensor:
                 acc._pre_hooks = self._hooks
         return _Handle(self._hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """hook(tensor) -> None, called after backward has accumulated a gradient into this leaf's .grad."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        return _Handle(self.__dict__.setdefault("_post_accumulate_grad_hooks", {}), hook)
+
     def _accumulate_grad(self, g: "Tensor", create_graph: builtins.bool) -> None:
-        """Add a gradient into .grad (the work of this leaf's AccumulateGrad node)."""
+        """The work of this leaf's AccumulateGrad node: add `g` into .grad, then run the post-accumulate hooks."""
+        self._add_to_grad(g, create_graph)
+        hooks = self.__dict__.get("_post_accumulate_grad_hooks")
+        if hooks:
+            for hook in list(hooks.values()):
+                hook(self)
+
+    def _add_to_grad(self, g: "Tensor", create_graph: builtins.bool) -> None:
+        """Add a gradient into .grad."""
         old = self._grad
         if old is None:
             if create_graph and g._requires_grad:
@@ -428,7 +467,7 @@ class Tensor:
     def __floordiv__(self, other): return _ops.pointwise.floor_divide(self, other)
     def __rfloordiv__(self, other): return _ops.pointwise.floor_divide(_ops.creation.scalar_like(other, self), self)
     def __mod__(self, other): return _ops.pointwise.remainder(self, other)
-    def __rmod__(self, other): return _ops.pointwise.remainder(_ops.creation.scalar_like(other, self), self)
+    def __rmod__(self, other): return _ops.pointwise.rremainder(self, other)
     def __pow__(self, other): return _ops.pointwise.pow(self, other)
     def __rpow__(self, other): return _ops.pointwise.rpow(self, other)
     def __matmul__(self, other): return _ops.linalg.matmul(self, other)
@@ -495,6 +534,11 @@ class Tensor:
     def sigmoid(self): return _ops.pointwise.sigmoid(self)
     def relu(self): return _ops.pointwise.relu(self)
     def erf(self): return _ops.pointwise.erf(self)
+    def lgamma(self): return _ops.pointwise.lgamma(self)
+    def digamma(self): return _ops.pointwise.digamma(self)
+    def polygamma(self, n): return _ops.pointwise.polygamma(n, self)
+    def igamma(self, other): return _ops.pointwise.igamma(self, other)
+    def igammac(self, other): return _ops.pointwise.igammac(self, other)
     def floor(self): return _ops.pointwise.floor(self)
     def ceil(self): return _ops.pointwise.ceil(self)
     def trunc(self): return _ops.pointwise.trunc(self)
@@ -530,8 +574,8 @@ class Tensor:
     def sum(self, dim=None, keepdim=False, *, dtype=None): return _ops.reduction.sum(self, dim, keepdim, dtype=dtype)
     def mean(self, dim=None, keepdim=False, *, dtype=None): return _ops.reduction.mean(self, dim, keepdim, dtype=dtype)
     def prod(self, dim=None, keepdim=False, *, dtype=None): return _ops.reduction.prod(self, dim, keepdim, dtype=dtype)
-    def max(self, dim=None, keepdim=False): return _ops.reduction.max(self, dim, keepdim)
-    def min(self, dim=None, keepdim=False): return _ops.reduction.min(self, dim, keepdim)
+    def max(self, dim=None, keepdim=None): return _ops.reduction.max(self, dim, keepdim)
+    def min(self, dim=None, keepdim=None): return _ops.reduction.min(self, dim, keepdim)
     def amax(self, dim=(), keepdim=False): return _ops.reduction.amax(self, dim, keepdim)
     def amin(self, dim=(), keepdim=False): return _ops.reduction.amin(self, dim, keepdim)
     def argmax(self, dim=None, keepdim=False): return _ops.reduction.argmax(self, dim, keepdim)
@@ -548,8 +592,15 @@ class Tensor:
     def count_nonzero(self, dim=None): return _ops.reduction.count_nonzero(self, dim)
 
     # ---- shape ---------------------------------------------------------------------------------
-    def reshape(self, *shape): return _ops.shape.reshape(self, shape)
+    def reshape(self, *shape):
+        if not shape:
+            raise TypeError('reshape() missing 1 required positional arguments: "shape"')
+        return _ops.shape.reshape(self, shape)
+
     def view(self, *shape):
+        if not shape:
+            raise TypeError("view() received an invalid combination of arguments - got (), but expected one of: "
+                            "(torch.dtype dtype), (tuple of ints size)")
         if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, Size)) and shape[0] is not None:
             return self.to(shape[0])
         return _ops.shape.view(self, shape)
@@ -561,10 +612,18 @@ class Tensor:
     def unsqueeze(self, dim): return _ops.shape.unsqueeze(self, dim)
     def transpose(self, dim0, dim1): return _ops.shape.transpose(self, dim0, dim1)
     swapaxes = swapdims = transpose
-    def permute(self, *dims): return _ops.shape.permute(self, dims)
+    def permute(self, *dims):
+        if not dims:  # x.permute(()) is fine for a 0-dim x, x.permute() never
+            raise TypeError('permute() missing 1 required positional arguments: "dims"')
+        return _ops.shape.permute(self, dims)
+
     def movedim(self, source, destination): return _ops.shape.movedim(self, source, destination)
     def t(self): return _ops.shape.t(self)
-    def expand(self, *sizes): return _ops.shape.expand(self, sizes)
+    def expand(self, *sizes):
+        if not sizes:
+            raise TypeError('expand() missing 1 required positional arguments: "size"')
+        return _ops.shape.expand(self, sizes)
+
     def expand_as(self, other): return _ops.shape.expand(self, other.shape)
     def broadcast_to(self, shape): return _ops.shape.expand(self, shape)
     def repeat(self, *sizes): return _ops.shape.repeat(self, sizes)
@@ -581,11 +640,204 @@ class Tensor:
     def scatter_add(self, dim, index, src): return _ops.indexing.scatter_add(self, dim, index, src)
     def index_select(self, dim, index): return _ops.indexing.index_select(self, dim, index)
     def masked_fill(self, mask, value): return _ops.indexing.masked_fill(self, mask, value)
-    def masked_select(self, mask): return _ops.indexing.getitem(self, mask)
+    def masked_select(self, mask): return _ops.indexing.masked_select(self, mask)
     def nonzero(self, *, as_tuple=False): return _ops.indexing.nonzero(self, as_tuple=as_tuple)
-    def sort(self, dim=-1, descending=False): return _ops.reduction.sort(self, dim, descending)
-    def argsort(self, dim=-1, descending=False): return _ops.reduction.sort(self, dim, descending).indices
-    def topk(self, k, dim=-1, largest=True, sorted=True): return _ops.reduction.topk(self, k, dim, largest)
+    def sort(self, dim=-1, descending=False, stable=None): return _ops.reduction.sort(self, dim, descending, stable)
+    def argsort(self, dim=-1, descending=False, stable=False): return _ops.sorting.argsort(self, dim, descending, stable)
+    def topk(self, k, dim=-1, largest=True, sorted=True): return _ops.reduction.topk(self, k, dim, largest, sorted)
+
+    # ---- searching, sorting, scatter/gather and more shape ops (glasstorch/_ops/sorting.py, ...) ----------
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        return _ops.sorting.unique(self, sorted, return_inverse, return_counts, dim)
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        return _ops.sorting.unique_consecutive(self, return_inverse, return_counts, dim)
+    def argwhere(self): return _ops.sorting.argwhere(self)
+    def msort(self): return _ops.sorting.msort(self)
+    def kthvalue(self, k, dim=-1, keepdim=False): return _ops.sorting.kthvalue(self, k, dim, keepdim)
+    def median(self, dim=None, keepdim=False): return _ops.sorting.median(self, dim, keepdim)
+    def nanmedian(self, dim=None, keepdim=False): return _ops.sorting.nanmedian(self, dim, keepdim)
+    def mode(self, dim=-1, keepdim=False): return _ops.sorting.mode(self, dim, keepdim)
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return _ops.sorting.quantile(self, q, dim, keepdim, interpolation=interpolation)
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return _ops.sorting.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+    def bincount(self, weights=None, minlength=0): return _ops.sorting.bincount(self, weights, minlength)
+    def histc(self, bins=100, min=0, max=0): return _ops.sorting.histc(self, bins, min, max)
+    def histogram(self, bins, *, range=None, weight=None, density=False):
+        return _ops.sorting.histogram(self, bins, range=range, weight=weight, density=density)
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        return _ops.indexing.scatter(self, dim, index, src, value=value, reduce=reduce)
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        return _ops.inplace.apply(self, _ops.indexing.scatter, dim, index, src, value=value, reduce=reduce)
+    def scatter_add_(self, dim, index, src): return _ops.inplace.apply(self, _ops.indexing.scatter_add, dim, index, src)
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        return _ops.indexing.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+    def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+        return _ops.inplace.apply(self, _ops.indexing.scatter_reduce, dim, index, src, reduce, include_self=include_self)
+    def index_add(self, dim, index, source, *, alpha=1): return _ops.indexing.index_add(self, dim, index, source, alpha=alpha)
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return _ops.inplace.apply(self, _ops.indexing.index_add, dim, index, source, alpha=alpha)
+    def index_copy(self, dim, index, source): return _ops.indexing.index_copy(self, dim, index, source)
+    def index_copy_(self, dim, index, source): return _ops.inplace.apply(self, _ops.indexing.index_copy, dim, index, source)
+    def index_fill(self, dim, index, value): return _ops.indexing.index_fill(self, dim, index, value)
+    def index_fill_(self, dim, index, value): return _ops.inplace.apply(self, _ops.indexing.index_fill, dim, index, value)
+    def index_put(self, indices, values, accumulate=False):
+        return _ops.indexing.index_put_tensors(self, indices, values, accumulate)
+    def index_put_(self, indices, values, accumulate=False):
+        return _ops.inplace.apply(self, _ops.indexing.index_put_tensors, indices, values, accumulate)
+    def index_reduce(self, dim, index, source, reduce, *, include_self=True):
+        return _ops.indexing.index_reduce(self, dim, index, source, reduce, include_self=include_self)
+    def index_reduce_(self, dim, index, source, reduce, *, include_self=True):
+        return _ops.inplace.apply(self, _ops.indexing.index_reduce, dim, index, source, reduce, include_self=include_self)
+    def masked_scatter(self, mask, source): return _ops.indexing.masked_scatter(self, mask, source)
+    def masked_scatter_(self, mask, source): return _ops.inplace.apply(self, _ops.indexing.masked_scatter, mask, source)
+    def take(self, index): return _ops.indexing.take(self, index)
+    def take_along_dim(self, indices, dim=None): return _ops.indexing.take_along_dim(self, indices, dim)
+    def put(self, index, source, accumulate=False): return _ops.indexing.put(self, index, source, accumulate)
+    def put_(self, index, source, accumulate=False):
+        return _ops.inplace.apply(self, _ops.indexing.put, index, source, accumulate)
+    def roll(self, shifts, dims=None): return _ops.shape.roll(self, shifts, dims)
+    def rot90(self, k=1, dims=(0, 1)): return _ops.shape.rot90(self, k, dims)
+    def tile(self, *dims): return _ops.shape.tile(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims)
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        return _ops.shape.repeat_interleave(self, repeats, dim, output_size=output_size)
+    def tensor_split(self, indices_or_sections, dim=0): return _ops.shape.tensor_split(self, indices_or_sections, dim)
+    def hsplit(self, sections): return _ops.shape.hsplit(self, sections)
+    def vsplit(self, sections): return _ops.shape.vsplit(self, sections)
+    def dsplit(self, sections): return _ops.shape.dsplit(self, sections)
+    def diag(self, diagonal=0): return _ops.shape.diag(self, diagonal)
+    def diagonal(self, offset=0, dim1=0, dim2=1): return _ops.shape.diagonal(self, offset, dim1, dim2)
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1): return _ops.shape.diag_embed(self, offset, dim1, dim2)
+    def diagflat(self, offset=0): return _ops.shape.diagflat(self, offset)
+    def moveaxis(self, source, destination): return _ops.shape.movedim(self, source, destination)
+
+    # ---- more math, linear algebra, logic and statistics (_ops/elementwise.py, products.py, scans.py,
+    # statistics.py, linalg_decomp.py) ---------------------------------------------------------------
+    def asin(self): return _ops.elementwise.asin(self)
+    def acos(self): return _ops.elementwise.acos(self)
+    def atan(self): return _ops.elementwise.atan(self)
+    def sinh(self): return _ops.elementwise.sinh(self)
+    def cosh(self): return _ops.elementwise.cosh(self)
+    def asinh(self): return _ops.elementwise.asinh(self)
+    def acosh(self): return _ops.elementwise.acosh(self)
+    def atanh(self): return _ops.elementwise.atanh(self)
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+    def atan2(self, other): return _ops.elementwise.atan2(self, other)
+    arctan2 = atan2
+    def hypot(self, other): return _ops.elementwise.hypot(self, other)
+    def copysign(self, other): return _ops.elementwise.copysign(self, other)
+    def logaddexp(self, other): return _ops.elementwise.logaddexp(self, other)
+    def logaddexp2(self, other): return _ops.elementwise.logaddexp2(self, other)
+    def xlogy(self, other): return _ops.elementwise.xlogy(self, other)
+    def heaviside(self, values): return _ops.elementwise.heaviside(self, values)
+    def frac(self): return _ops.elementwise.frac(self)
+    def fix(self): return _ops.pointwise.trunc(self)
+    def deg2rad(self): return _ops.elementwise.deg2rad(self)
+    def rad2deg(self): return _ops.elementwise.rad2deg(self)
+    def sinc(self): return _ops.elementwise.sinc(self)
+    def logit(self, eps=None): return _ops.elementwise.logit(self, eps)
+    def erfc(self): return _ops.elementwise.erfc(self)
+    def erfinv(self): return _ops.elementwise.erfinv(self)
+    def i0(self): return _ops.elementwise.i0(self)
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None): return _ops.elementwise.nan_to_num(self, nan, posinf, neginf)
+    def signbit(self): return _ops.elementwise.signbit(self)
+    def positive(self): return _ops.elementwise.positive(self)
+    def logical_xor(self, other): return _ops.pointwise.logical_xor(self, other)
+    def bitwise_and(self, other): return _ops.pointwise.bitwise_and(self, other)
+    def bitwise_or(self, other): return _ops.pointwise.bitwise_or(self, other)
+    def bitwise_xor(self, other): return _ops.pointwise.bitwise_xor(self, other)
+    def bitwise_not(self): return _ops.pointwise.bitwise_not(self)
+    def bitwise_left_shift(self, other): return _ops.elementwise.bitwise_left_shift(self, other)
+    def bitwise_right_shift(self, other): return _ops.elementwise.bitwise_right_shift(self, other)
+    def __lshift__(self, other): return _ops.elementwise.bitwise_left_shift(self, other)
+    def __rshift__(self, other): return _ops.elementwise.bitwise_right_shift(self, other)
+    def __rlshift__(self, other): return _ops.elementwise.bitwise_left_shift(other, self)
+    def __rrshift__(self, other): return _ops.elementwise.bitwise_right_shift(other, self)
+    def cumprod(self, dim, *, dtype=None): return _ops.scans.cumprod(self, dim, dtype=dtype)
+    def cummax(self, dim): return _ops.scans.cummax(self, dim)
+    def cummin(self, dim): return _ops.scans.cummin(self, dim)
+    def logcumsumexp(self, dim): return _ops.scans.logcumsumexp(self, dim)
+    def diff(self, n=1, dim=-1, prepend=None, append=None): return _ops.scans.diff(self, n, dim, prepend, append)
+    def trace(self): return _ops.products.trace(self)
+    def inner(self, other): return _ops.products.inner(self, other)
+    def kron(self, other): return _ops.products.kron(self, other)
+    def cross(self, other, dim=None): return _ops.products.cross(self, other, dim)
+    def vdot(self, other): return _ops.products.vdot(self, other)
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1): return _ops.products.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+    def addmv(self, mat, vec, *, beta=1, alpha=1): return _ops.products.addmv(self, mat, vec, beta=beta, alpha=alpha)
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _ops.products.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _ops.products.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+    def dist(self, other, p=2): return _ops.products.dist(self, other, p)
+    def det(self): return _ops.linalg_decomp.det(self)
+    def logdet(self): return _ops.linalg_decomp.logdet(self)
+    def slogdet(self): return _ops.linalg_decomp.slogdet(self)
+    def inverse(self): return _ops.linalg_decomp.linalg_inv(self)
+    def pinverse(self, rcond=1e-15): return _ops.linalg_decomp.pinverse(self, rcond)
+    def cholesky(self, upper=False): return _ops.linalg_decomp.torch_cholesky(self, upper)
+    def matrix_power(self, n): return _ops.linalg_decomp.matrix_power(self, n)
+    def aminmax(self, *, dim=None, keepdim=False): return _ops.statistics.aminmax(self, dim=dim, keepdim=keepdim)
+    def nansum(self, dim=None, keepdim=False, *, dtype=None): return _ops.statistics.nansum(self, dim, keepdim, dtype=dtype)
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
+        return _ops.statistics.nanmean(self, dim, keepdim, dtype=dtype)
+    def cov(self, *, correction=1, fweights=None, aweights=None):
+        return _ops.statistics.cov(self, correction=correction, fweights=fweights, aweights=aweights)
+    def corrcoef(self): return _ops.statistics.corrcoef(self)
+    def exp2(self): return _ops.elementwise.exp2(self)
+    def ldexp(self, other): return _ops.elementwise.ldexp(self, other)
+    def fmax(self, other): return _ops.elementwise.fmax(self, other)
+    def fmin(self, other): return _ops.elementwise.fmin(self, other)
+    def float_power(self, exponent): return _ops.elementwise.float_power(self, exponent)
+    def sgn(self): return _ops.elementwise.sgn(self)
+    def gcd(self, other): return _ops.elementwise.gcd(self, other)
+    def lcm(self, other): return _ops.elementwise.lcm(self, other)
+
+    # in-place forms of the above (glasstorch/_ops/inplace.py: result cast-checked against self's dtype)
+    def asin_(self): return _ops.inplace.apply(self, _ops.elementwise.asin)
+    def acos_(self): return _ops.inplace.apply(self, _ops.elementwise.acos)
+    def atan_(self): return _ops.inplace.apply(self, _ops.elementwise.atan)
+    def sinh_(self): return _ops.inplace.apply(self, _ops.elementwise.sinh)
+    def cosh_(self): return _ops.inplace.apply(self, _ops.elementwise.cosh)
+    def asinh_(self): return _ops.inplace.apply(self, _ops.elementwise.asinh)
+    def acosh_(self): return _ops.inplace.apply(self, _ops.elementwise.acosh)
+    def atanh_(self): return _ops.inplace.apply(self, _ops.elementwise.atanh)
+    arcsin_, arccos_, arctan_, arcsinh_, arccosh_, arctanh_ = asin_, acos_, atan_, asinh_, acosh_, atanh_
+    def atan2_(self, other): return _ops.inplace.apply(self, _ops.elementwise.atan2, other)
+    arctan2_ = atan2_
+    def hypot_(self, other): return _ops.inplace.apply(self, _ops.elementwise.hypot, other)
+    def copysign_(self, other): return _ops.inplace.apply(self, _ops.elementwise.copysign, other)
+    def xlogy_(self, other): return _ops.inplace.apply(self, _ops.elementwise.xlogy, other)
+    def heaviside_(self, values): return _ops.inplace.apply(self, _ops.elementwise.heaviside, values)
+    def frac_(self): return _ops.inplace.apply(self, _ops.elementwise.frac)
+    def fix_(self): return _ops.inplace.apply(self, _ops.pointwise.trunc)
+    def trunc_(self): return _ops.inplace.apply(self, _ops.pointwise.trunc)
+    def deg2rad_(self): return _ops.inplace.apply(self, _ops.elementwise.deg2rad)
+    def rad2deg_(self): return _ops.inplace.apply(self, _ops.elementwise.rad2deg)
+    def sinc_(self): return _ops.inplace.apply(self, _ops.elementwise.sinc)
+    def logit_(self, eps=None): return _ops.inplace.apply(self, _ops.elementwise.logit, eps)
+    def erfc_(self): return _ops.inplace.apply(self, _ops.elementwise.erfc)
+    def erfinv_(self): return _ops.inplace.apply(self, _ops.elementwise.erfinv)
+    def i0_(self): return _ops.inplace.apply(self, _ops.elementwise.i0)
+    def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+        return _ops.inplace.apply(self, _ops.elementwise.nan_to_num, nan, posinf, neginf)
+    def cumprod_(self, dim, *, dtype=None): return _ops.inplace.apply(self, _ops.scans.cumprod, dim, dtype=dtype)
+    def bitwise_and_(self, other): return _ops.inplace.apply(self, _ops.pointwise.bitwise_and, other)
+    def bitwise_or_(self, other): return _ops.inplace.apply(self, _ops.pointwise.bitwise_or, other)
+    def bitwise_xor_(self, other): return _ops.inplace.apply(self, _ops.pointwise.bitwise_xor, other)
+    def bitwise_not_(self): return _ops.inplace.apply(self, _ops.pointwise.bitwise_not)
+    def bitwise_left_shift_(self, other): return _ops.inplace.apply(self, _ops.elementwise.bitwise_left_shift, other)
+    def bitwise_right_shift_(self, other): return _ops.inplace.apply(self, _ops.elementwise.bitwise_right_shift, other)
+    __iand__, __ior__, __ixor__ = bitwise_and_, bitwise_or_, bitwise_xor_
+    __ilshift__, __irshift__ = bitwise_left_shift_, bitwise_right_shift_
+    def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
+        return _ops.inplace.apply(self, _ops.products.addmm, mat1, mat2, beta=beta, alpha=alpha)
+    def addmv_(self, mat, vec, *, beta=1, alpha=1):
+        return _ops.inplace.apply(self, _ops.products.addmv, mat, vec, beta=beta, alpha=alpha)
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return _ops.inplace.apply(self, _ops.products.baddbmm, batch1, batch2, beta=beta, alpha=alpha)
+    def addbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return _ops.inplace.apply(self, _ops.products.addbmm, batch1, batch2, beta=beta, alpha=alpha)
 
     # ---- dtype / device ------------------------------------------------------------------------
     def to(self, *args, **kwargs): return _ops.creation.to(self, *args, **kwargs)
@@ -642,10 +894,14 @@ class Tensor:
     def bernoulli_(self, p=0.5, *, generator=None): return _ops.creation.bernoulli_(self, p, generator)
     def random_(self, *args, generator=None): return _ops.creation.random_(self, *args, generator=generator)
     def exponential_(self, lambd=1.0, *, generator=None): return _ops.creation.exponential_(self, lambd, generator)
+    def geometric_(self, p, *, generator=None): return _ops.creation.geometric_(self, p, generator)
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None): return _ops.creation.log_normal_(self, mean, std, generator)
+    def cauchy_(self, median=0.0, sigma=1.0, *, generator=None): return _ops.creation.cauchy_(self, median, sigma, generator)
 
 
 _CPP_TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int", "int32": "int",
-             "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+             "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
+             "bfloat16": "c10::BFloat16", "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
 
 
 def _check_grad_assignment(t: Tensor, g) -> None:

@@ -140,6 +140,20 @@ class _Formatter:
         return text.rjust(self.width)
 
 
+class _ComplexFormatter:
+    """Complex elements: the real parts and the imaginary parts each get a float formatter of their
+    own (notation and width), as in PyTorch; `1.5000-2.0000j`."""
+
+    def __init__(self, shown: np.ndarray):
+        self.real, self.imag = _Formatter(shown.real), _Formatter(shown.imag)
+        self.width = self.real.width + self.imag.width + 1  # the line budget counts both, and the sign
+
+    def format(self, value) -> str:
+        real = self.real.format(value.real)
+        imag = (self.imag.format(value.imag) + "j").lstrip()
+        return real + imag if imag[0] in "+-" else real + "+" + imag
+
+
 def _edges(a: np.ndarray) -> np.ndarray:
     """The elements a summarised print shows: first/last `edgeitems` along each long axis."""
     edge = PRINT_OPTS.edgeitems
@@ -155,7 +169,7 @@ def _edges(a: np.ndarray) -> np.ndarray:
 
 def _scalars(a: np.ndarray) -> list:
     """Python scalars of `a` (1-D): floats go through float64, which is exact, as PyTorch does."""
-    return (a.astype(np.float64) if a.dtype.kind == "f" else a).tolist()
+    return (a.astype(np.float64) if a.dtype.kind == "f" else a).tolist()  # (complex64 -> Python complex is exact)
 
 
 def _vector_str(row: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
@@ -196,7 +210,8 @@ def _nested_str(a: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) ->
 def _body_str(a: np.ndarray, indent: int) -> str:
     """The bracketed values of a non-empty array, as PyTorch lays them out."""
     summarize = a.size > PRINT_OPTS.threshold
-    fmt = _Formatter(_edges(a) if summarize else a)
+    shown = _edges(a) if summarize else a
+    fmt = _ComplexFormatter(shown) if a.dtype.kind == "c" else _Formatter(shown)
     return _nested_str(a, indent, summarize, fmt)
 
 
@@ -244,7 +259,9 @@ def format_tensor(
     prefix: text before the values; continuation lines align under its last line.
     """
     a = np.asarray(a)
-    if a.dtype.kind not in "biuf":
+    if dtype_name == "bfloat16":
+        a = a.astype(np.float32)  # exact; bfloat16 prints by the float rules
+    if a.dtype.kind not in "biufc":
         raise TypeError(f"format_tensor: cannot print an array of dtype {a.dtype}")
 
     # a multi-line prefix ("Parameter containing:\ntensor(") only shifts its last line
@@ -253,6 +270,7 @@ def format_tensor(
     indent = len(prefix)
 
     suffixes = _device_suffix(device)
+    default_complex = {"float32": "complex64", "float64": "complex128", "float16": "complex32"}.get(default_float)
     dtype_suffix = f"dtype=torch.{dtype_name}"
     if a.size == 0:
         # no elements to show the kind of number, so anything but the default float says so
@@ -264,7 +282,7 @@ def format_tensor(
     else:
         if not PRINT_OPTS.edgeitems:
             suffixes.append(f"size={tuple(a.shape)}")
-        if dtype_name not in (default_float, "int64", "bool"):
+        if dtype_name not in (default_float, default_complex, "int64", "bool"):
             suffixes.append(dtype_suffix)
         body = _body_str(a, indent)
 

@@ -5,6 +5,8 @@
     glasstorch predict runs/mnist/model.safetensors digit.png
     glasstorch run script.py [args]       # an ordinary PyTorch script, with torch -> glasstorch
     glasstorch compare script.py          # PyTorch vs glasstorch outputs, number by number
+    glasstorch launch --nproc-per-node 2 script.py   # data-parallel: torchrun's flags, through mpirun
+    glasstorch trace script.py --out trace.html      # every op's values and gradients, as a page
 """
 from __future__ import annotations
 
@@ -17,12 +19,15 @@ import time
 
 import numpy as np
 
-DATASETS = ("mnist", "fashion-mnist")
+from ._atomic import atomic_write
+from .datasets import KMNIST, FashionMNIST
+
+DATASETS = ("mnist", "fashion-mnist", "kmnist")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
 CLASS_NAMES = {
-    "mnist": [str(i) for i in range(10)],
-    "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                      "Ankle boot"],
+    "mnist": [str(i) for i in range(10)],  # the digits alone (the dataset's own names read "7 - seven")
+    "fashion-mnist": list(FashionMNIST.classes),
+    "kmnist": list(KMNIST.classes),
 }
 
 
@@ -39,9 +44,9 @@ def build_model(hidden: int):
 
 def load_split(dataset: str, train: bool, data_dir: str | None):
     """(images float32 [N, 1, 28, 28], labels int64 [N]) of a whole split."""
-    from . import datasets
+    from .vision import datasets  # torchvision's classes, on glasstorch.datasets' one implementation
 
-    cls = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST}[dataset]
+    cls = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST, "kmnist": datasets.KMNIST}[dataset]
     try:
         ds = cls(root=data_dir, train=train, download=True)
     except RuntimeError as e:
@@ -75,14 +80,8 @@ def evaluate(model, X, y, batch_size: int = 1000):
 
 
 def _atomic_write(path: str, write) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "w", newline="") as f:
-            write(f)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_write(path, "w") as f:
+        write(f)
 
 
 def _progress(iterable, total: int, desc: str):
@@ -290,8 +289,27 @@ def cmd_run(args) -> int:
 
     if not os.path.isfile(args.script):
         raise UsageError(f"script not found: {args.script}")
+    from .distributed.run import run_as_rank, under_mpirun
+
+    if under_mpirun():  # `mpirun -n N glasstorch run script`: one rank, with torchrun's environment
+        return run_as_rank(args.script, args.args)
     run_script(args.script, args.args)  # run_script puts the script's path in sys.argv[0] itself
     return 0
+
+
+def cmd_launch(args) -> int:
+    from .distributed.run import LaunchError, launch
+
+    try:
+        return launch(args)
+    except LaunchError as e:
+        raise UsageError(str(e)) from None
+
+
+def cmd_trace(args) -> int:
+    from .viz.command import run
+
+    return run(args, UsageError)
 
 
 def cmd_compare(args) -> int:
@@ -338,7 +356,7 @@ class _ArgumentParser(argparse.ArgumentParser):
 def parser() -> argparse.ArgumentParser:
     p = _ArgumentParser(prog="glasstorch", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    t = sub.add_parser("train", help="train the MLP on MNIST or Fashion-MNIST")
+    t = sub.add_parser("train", help="train the MLP on MNIST, Fashion-MNIST or KMNIST")
     t.add_argument("--dataset", choices=DATASETS, default="mnist")
     t.add_argument("--hidden", type=int, default=128, help="hidden units (default 128)")
     t.add_argument("--epochs", type=int, default=None, help="epochs (default 10)")
@@ -365,6 +383,12 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--rtol", type=float, default=1e-4)
     c.add_argument("--atol", type=float, default=1e-6)
     c.add_argument("--timeout", type=float, default=600)
+    from .distributed.run import add_arguments as launch_arguments
+
+    launch_arguments(sub.add_parser("launch", help="run a script on N processes (torchrun's flags), through mpirun"))
+    from .viz.command import add_arguments as trace_arguments
+
+    trace_arguments(sub.add_parser("trace", help="run a PyTorch script under a trace and write an HTML page of its ops"))
     return p
 
 
@@ -380,7 +404,8 @@ def main(argv=None) -> int:
         if args.epochs < 1 or args.batch_size < 1 or args.hidden < 1 or args.lr <= 0:
             print("glasstorch: error: --epochs, --batch-size, --hidden and --lr must be positive", file=sys.stderr)
             return 2
-    handlers = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "run": cmd_run, "compare": cmd_compare}
+    handlers = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "run": cmd_run, "compare": cmd_compare,
+                "launch": cmd_launch, "trace": cmd_trace}
     try:
         return handlers[args.command](args)
     except UsageError as e:

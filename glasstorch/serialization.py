@@ -33,6 +33,7 @@ import numpy as np
 import glasstorch  # the package is only read at call time, so importing it half-built is fine
 
 from . import _dtype
+from ._atomic import atomic_write
 from ._device import CPU, device
 
 __all__ = ["save", "load", "DEFAULT_PROTOCOL"]
@@ -51,65 +52,15 @@ _STORAGE_NAMES = {
     "float64": "DoubleStorage", "float32": "FloatStorage", "float16": "HalfStorage",
     "int64": "LongStorage", "int32": "IntStorage", "int16": "ShortStorage",
     "int8": "CharStorage", "uint8": "ByteStorage", "bool": "BoolStorage",
+    "complex64": "ComplexFloatStorage", "complex128": "ComplexDoubleStorage",
+    "bfloat16": "BFloat16Storage",  # its arrays need ml_dtypes; without it, loading one says so
 }
 # torch dtypes (and their storages) that glasstorch has no tensors for: refused with a precise message
 _MISSING_DTYPES = {
-    "bfloat16": "BFloat16Storage", "complex32": "ComplexHalfStorage", "complex64": "ComplexFloatStorage",
-    "complex128": "ComplexDoubleStorage", "qint8": "QInt8Storage", "quint8": "QUInt8Storage",
+    "complex32": "ComplexHalfStorage", "qint8": "QInt8Storage", "quint8": "QUInt8Storage",
     "qint32": "QInt32Storage", "quint4x2": "QUInt4x2Storage", "quint2x4": "QUInt2x4Storage",
     "uint16": None, "uint32": None, "uint64": None, "float8_e4m3fn": None, "float8_e5m2": None,
 }
-
-
-# ================================================================================================
-# Atomic file writing (shared with glasstorch.utils.safetensors)
-# ================================================================================================
-@contextlib.contextmanager
-def atomic_write(path: str | os.PathLike):
-    """Open a binary file that replaces `path` only once the block finishes without error.
-
-    Writes go to a temp file in the same folder (so os.replace is atomic), which is fsync'ed before
-    the rename; on any exception it is deleted and the old file, if any, is left untouched.
-    """
-    path = os.path.realpath(os.fspath(path))  # write through symlinks, like open() would
-    folder = os.path.dirname(path)
-    if not os.path.isdir(folder):
-        raise RuntimeError(f"Parent directory {folder} does not exist.")
-    tmp, fd = _create_temp(folder, os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_folder(folder)
-
-
-def _create_temp(folder: str, base: str) -> tuple[str, int]:
-    # os.open with mode 0o666 lets the umask decide permissions, as open(path, 'wb') would
-    # (tempfile.mkstemp would leave the final file readable by its owner only).
-    for _ in range(100):
-        tmp = os.path.join(folder, f".{base}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-        try:
-            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a temporary file in {folder}")
-
-
-def _fsync_folder(folder: str) -> None:
-    # Makes the rename itself durable; not possible (nor needed) on Windows.
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # ================================================================================================
@@ -425,7 +376,7 @@ def _allowed_globals() -> dict[str, Any]:
         "_codecs.encode": _encode_bytes,
     }
     table = {name: _Rebuilder(name, fn) for name, fn in table.items()}
-    for d in _dtype.ALL:
+    for d in _dtype.ALL + (_dtype.bfloat16,):
         table[f"torch.{d.name}"] = d
         table[f"torch.{_STORAGE_NAMES[d.name]}"] = _StorageType(_STORAGE_NAMES[d.name], d)
     for name in filter(None, _MISSING_DTYPES.values()):

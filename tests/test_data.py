@@ -4,6 +4,7 @@ import collections
 import gc
 import multiprocessing
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -450,6 +451,36 @@ def test_worker_exception_is_reraised_with_its_traceback_and_workers_stop():
     msg = str(err.value)
     assert "Caught ValueError in DataLoader worker process 1." in msg  # batch [6, 7] is task 3 -> worker 1
     assert "Original Traceback (most recent call last)" in msg and "bad sample 7" in msg
+    assert _no_workers_left()
+
+
+class _BrokenStream(gdata.IterableDataset):
+    def __iter__(self):
+        yield from range(3)
+        raise ValueError("stream broke at 3")
+
+
+def _broken_collate(batch):
+    raise TypeError("collate broke")
+
+
+def _broken_init(worker_id):
+    raise OSError("init broke")
+
+
+@pytest.mark.parametrize("kwargs, error, where", [
+    (dict(dataset=_BrokenStream()), ValueError, "stream broke at 3"),
+    (dict(dataset=list(range(6)), collate_fn=_broken_collate), TypeError, "collate broke"),
+    (dict(dataset=list(range(6)), worker_init_fn=_broken_init), OSError, "init broke"),
+], ids=["iterable-dataset", "collate_fn", "worker_init_fn"])
+def test_every_worker_failure_reaches_the_main_process(kwargs, error, where):
+    """Whatever part of a worker fails, the loop raises the worker's exception class with its traceback,
+    as PyTorch does, instead of ending the epoch early as if the data had run out."""
+    with pytest.raises(error) as err:
+        list(gdata.DataLoader(batch_size=2, num_workers=2, timeout=60, **kwargs))
+    msg = str(err.value)
+    assert re.match(rf"Caught {error.__name__} in DataLoader worker process [01]\.\n", msg), msg
+    assert "Original Traceback (most recent call last)" in msg and where in msg
     assert _no_workers_left()
 
 

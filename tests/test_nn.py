@@ -22,6 +22,8 @@ import torch.nn.functional as tF
 import glasstorch as gt
 import glasstorch.nn as gnn
 import glasstorch.nn.functional as gF
+from _compare import matching_branch, seed_net_branches
+from glasstorch._compare import compare_outputs
 
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-10, atol=1e-12)}
 DTYPES = [np.float32, np.float64]
@@ -122,16 +124,24 @@ def run_listing(code: str, lib: str) -> str:
 
 def test_seed_001_prints_what_torch_prints():
     ours = run_listing(SEED_001, "glasstorch")
-    assert ours == run_listing(SEED_001, "torch")
+    # compare_outputs, not ==: tolist() prints float32 values in full, and the last digit of a short
+    # dot product depends on the order the CPU's kernel adds it (see _compare.SEED_NET_BIAS)
+    assert compare_outputs(run_listing(SEED_001, "torch"), ours) is None
     assert "MSE Loss:   0.8963" in ours
     assert "Parameters: 31" in ours
     assert "(layer1): Linear(in_features=4, out_features=3, bias=True)" in ours
 
 
 def test_seed_003_one_sgd_step():
-    ours = run_listing(SEED_001 + SEED_003_STEP, "glasstorch")
-    assert "Loss: 0.8963 -> 0.721839" in ours
-    assert ours == run_listing(SEED_001 + SEED_003_STEP, "torch")
+    """One SGD step crosses the seed network's knife edge: PyTorch's answer depends on the CPU, so
+    glasstorch's must be one of the two correct ones (PyTorch's on either side), the same every run."""
+    code = SEED_001 + SEED_003_STEP
+    branches = [run_listing(c, "torch") for c in seed_net_branches(code)]
+    assert "-> 0.721839" in branches[0] and "-> 0.725753" in branches[1]  # the nudge crossed the edge
+    matching_branch(run_listing(code, "torch"), branches, "PyTorch's own output")
+    ours = run_listing(code, "glasstorch")
+    matching_branch(ours, branches, "glasstorch's output")
+    assert run_listing(code, "glasstorch") == ours
 
 
 def test_seed_004_forward_hooks_on_sequential():
@@ -1296,3 +1306,18 @@ def test_relu_blocked_gradient_is_positive_zero():
     x = gt.tensor([-1.0, 2.0], requires_grad=True)
     (gF.relu(x) * -1).sum().backward()
     assert not np.signbit(x.grad.numpy()[0])
+
+
+@pytest.mark.parametrize("x_dtype, w_dtype, b_dtype", [
+    ("float64", "float32", None), ("float32", "float64", None), ("float64", "float32", "float32"),
+    ("float32", "float32", "float64"), ("float32", "float64", "float64"), ("float64", "float64", "float32"),
+    ("float16", "float32", None)])
+@pytest.mark.parametrize("x_shape", [(3,), (2, 3), (2, 2, 3)])
+def test_linear_does_not_promote_mixed_dtypes(x_dtype, w_dtype, b_dtype, x_shape):
+    """A float64 batch through a float32 layer is an error in torch, not a silent float64 result."""
+    def run(m, F):
+        x = m.ones(*x_shape, dtype=getattr(m, x_dtype))
+        bias = None if b_dtype is None else m.ones(4, dtype=getattr(m, b_dtype))
+        return F.linear(x, m.ones(4, 3, dtype=getattr(m, w_dtype)), bias)
+
+    raises_like(lambda: run(gt, gF), lambda: run(torch, tF))

@@ -154,7 +154,8 @@ def wrap_dims(dim, ndim: int):
 
 # ---- PyTorch's words for dtype errors ---------------------------------------------------------------
 _TYPE_WORDS = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-               "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+               "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "bfloat16": "BFloat16",
+               "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 
 
 def type_word(np_dtype) -> str:
@@ -182,7 +183,8 @@ def wrap_int(value: int, np_dtype):
 
 
 _C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int", "int32": "int",
-            "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+            "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
+            "bfloat16": "c10::BFloat16", "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
 
 
 def c_type_name(np_dtype) -> str:

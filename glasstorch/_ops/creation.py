@@ -10,6 +10,7 @@ import numpy as np
 from .. import _dtype
 from .._device import CPU, device as _device
 from .._random import rng_of
+from ..autograd.grad_mode import check_inplace_allowed
 from .._tensor import Tensor, _dtype_arg, _make
 from ._util import Node, _GradMode, not_implemented, record, scalar_value
 from ._util import fill_value as _fill_value
@@ -68,13 +69,15 @@ def _infer_array(data, dtype=None) -> np.ndarray:
             arr = np.array(_to_nested_numpy(data))
         except ValueError:
             raise ValueError(f"expected sequence of equal lengths at every dimension, got {data!r:.80}") from None
-        if dtype is not None and arr.dtype.kind in "fiub":
+        if dtype is not None and arr.dtype.kind in "fiubc":
             return arr
         if arr.dtype == np.float64:
             arr = arr.astype(_dtype.get_default_dtype().np)
+        elif arr.dtype == np.complex128:  # Python complex numbers: the default complex dtype
+            arr = arr.astype(_dtype.get_default_dtype().to_complex().np)
         elif arr.dtype.kind in "iu" and arr.dtype.itemsize == 8:
             arr = arr.astype(np.int64)
-    if arr.dtype.kind not in "fiub":
+    if arr.dtype.kind not in "fiubc" and arr.dtype not in _dtype._FROM_NP:
         raise TypeError(f"Could not infer dtype of {type(data).__name__}")
     return arr
 
@@ -252,19 +255,24 @@ def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: 
     return _finish(data, device, requires_grad)
 
 
-def rand_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def rand_like(x: Tensor, *, generator=None, dtype=None, device=None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
     d, dev = _like(x, dtype, device)
-    return rand(x.shape, dtype=d, device=dev, requires_grad=requires_grad)
+    return rand(x.shape, generator=generator, dtype=d, device=dev, requires_grad=requires_grad)
 
 
-def randn_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randn_like(x: Tensor, *, generator=None, dtype=None, device=None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
     d, dev = _like(x, dtype, device)
-    return randn(x.shape, dtype=d, device=dev, requires_grad=requires_grad)
+    return randn(x.shape, generator=generator, dtype=d, device=dev, requires_grad=requires_grad)
 
 
-def randint_like(x: Tensor, low, high=None, *, dtype=None, device=None) -> Tensor:
+def randint_like(x: Tensor, low, high=None, *, generator=None, dtype=None, device=None,
+                 requires_grad: bool = False, memory_format=None) -> Tensor:
     d, dev = _like(x, dtype, device)
-    return randint(low, high, x.shape, dtype=d, device=dev)
+    if high is None:  # randint_like(x, high)
+        low, high = 0, low
+    return randint(low, high, x.shape, generator=generator, dtype=d, device=dev, requires_grad=requires_grad)
 
 
 def multinomial(probs: Tensor, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
@@ -276,6 +284,7 @@ def multinomial(probs: Tensor, num_samples: int, replacement: bool = False, *, g
 
 
 def _fill_random(x: Tensor, data) -> Tensor:
+    check_inplace_allowed(x)
     x._data[...] = x.device.backend.from_numpy(np.asarray(data)) if x.device is not CPU else data
     x._vc[0] += 1
     return x
@@ -284,6 +293,7 @@ def _fill_random(x: Tensor, data) -> Tensor:
 def _draw_affine(x: Tensor, draw, scale, shift) -> Tensor:
     """x <- draw() * scale + shift, drawn straight into x's array when it can take it (no temporaries:
     initialising a large layer is otherwise dominated by them)."""
+    check_inplace_allowed(x)
     d = x._data
     if x.device is CPU and d.dtype in (np.float32, np.float64) and d.flags.c_contiguous:
         draw(d.shape, d.dtype, d)
@@ -316,6 +326,26 @@ def bernoulli(p: Tensor, *, generator=None) -> Tensor:
 
 def exponential_(x: Tensor, lambd=1.0, generator=None) -> Tensor:
     return _fill_random(x, rng_of(generator).exponential(1.0 / lambd, x._data.shape))
+
+
+def geometric_(x: Tensor, p: float, generator=None) -> Tensor:
+    """Trials up to the first success (1, 2, ...), success probability p."""
+    return _fill_random(x, rng_of(generator).geometric(p, x._data.shape))
+
+
+def log_normal_(x: Tensor, mean: float = 1.0, std: float = 2.0, generator=None) -> Tensor:
+    """exp of a normal(mean, std) draw."""
+    return _fill_random(x, rng_of(generator).lognormal(mean, std, x._data.shape))
+
+
+def cauchy_(x: Tensor, median: float = 0.0, sigma: float = 1.0, generator=None) -> Tensor:
+    return _fill_random(x, median + sigma * rng_of(generator).standard_cauchy(x._data.shape))
+
+
+def poisson(rates: Tensor, generator=None) -> Tensor:
+    """A Poisson draw for every rate, in the rates' dtype (not differentiable, as in PyTorch)."""
+    lam = rates.detach().cpu().numpy()
+    return _finish(rng_of(generator).poisson(lam).astype(lam.dtype), rates.device, False)
 
 
 def random_(x: Tensor, *args, generator=None) -> Tensor:
@@ -363,6 +393,14 @@ def _parse_to(x: Tensor, args, kwargs):
     return _dtype_arg(dtype), (None if device is None else _device(device)), copy
 
 
+def _complex_to_real(data, dtype):
+    """The real parts, with PyTorch's warning (in place of NumPy's ComplexWarning)."""
+    import warnings
+
+    warnings.warn("Casting complex values to real discards the imaginary part", UserWarning, stacklevel=4)
+    return data.real.astype(dtype.np)
+
+
 def to(x: Tensor, *args, **kwargs) -> Tensor:
     """Convert to another dtype and/or device; returns `x` itself when nothing changes."""
     dtype, device, copy = _parse_to(x, args, dict(kwargs))
@@ -373,7 +411,9 @@ def to(x: Tensor, *args, **kwargs) -> Tensor:
     data = x._data
     if not same_device:
         data = device.backend.from_numpy(x.device.backend.to_numpy(data))
-    if not same_dtype:
+    if not same_dtype and data.dtype.kind == "c" and not dtype.is_complex:
+        data = _complex_to_real(data, dtype)
+    elif not same_dtype:
         data = data.astype(dtype.np)
     elif copy and data is x._data:
         data = data.copy()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .. import _dtype
 from ._util import Node, Tensor, _GradMode, _make, c_type_name, fill_value, prepare, record, sum_to, type_word
+from ..autograd.grad_mode import check_inplace_allowed
 
 # out-of-place op -> the backend ufunc that can do it in place (the fast path of optimizer loops)
 _UFUNC = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide"}
@@ -64,6 +65,7 @@ def _cast_error(result_dtype, out_dtype, c_names: bool = False) -> RuntimeError:
 
 def apply(self: Tensor, op, *args, **kwargs) -> Tensor:
     """Run `op(self, *args)` and make its result self's new value, in place."""
+    check_inplace_allowed(self)
     if _track(self, args):
         self._check_inplace()
         base = getattr(self, "_base", None)
@@ -233,6 +235,7 @@ def _filled(x: Tensor, value, node=None) -> Tensor:
 def fill_(self: Tensor, value) -> Tensor:
     if isinstance(value, Tensor) and value._data.ndim:
         raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value._data.ndim} dimensions.")
+    check_inplace_allowed(self)
     if _track(self, (value,)):
         return apply(self, _filled, value)
     self._data[...] = value._data if isinstance(value, Tensor) else fill_value(value, self._data.dtype)
@@ -241,6 +244,7 @@ def fill_(self: Tensor, value) -> Tensor:
 
 
 def zero_(self: Tensor) -> Tensor:
+    check_inplace_allowed(self)
     if _track(self, ()):
         return apply(self, _filled, 0, ZeroBackward0)
     self._data[...] = 0
@@ -271,6 +275,7 @@ def _copied(x: Tensor, src: Tensor) -> Tensor:
 
 
 def copy_(self: Tensor, src) -> Tensor:
+    check_inplace_allowed(self)
     if not isinstance(src, Tensor):
         from .creation import tensor
 

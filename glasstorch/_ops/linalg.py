@@ -1,7 +1,10 @@
 """Matrix products: matmul (1-D, 2-D, batched with broadcasting) and the fused linear layer."""
 from __future__ import annotations
 
-from ._util import Node, Tensor, _GradMode, _make, not_implemented, prepare, record, sum_to
+import math
+
+from ._util import (Node, Tensor, _GradMode, _make, c_type_name, not_implemented, prepare, record, sum_to,
+                    type_word)
 
 
 def _shape_str(shape) -> str:
@@ -13,10 +16,11 @@ def _matmul_error(a, b) -> RuntimeError:
     if len(sa) == 1 and len(sb) == 1:
         return RuntimeError(f"inconsistent tensor size, expected tensor [{sa[0]}] and src [{sb[0]}] to have the "
                             f"same number of elements, but got {sa[0]} and {sb[0]} elements respectively")
-    if len(sa) == 2 and len(sb) == 1:
-        return RuntimeError(f"size mismatch, got input ({sa[0]}), mat ({_shape_str(sa)}), vec ({sb[0]})")
-    if len(sa) <= 2 and len(sb) <= 2:
-        sa2 = sa if len(sa) == 2 else (1,) + sa
+    if len(sa) >= 2 and len(sb) == 1:  # a's batch dims fold into its rows
+        rows = math.prod(sa[:-1])
+        return RuntimeError(f"size mismatch, got input ({rows}), mat ({rows}x{sa[-1]}), vec ({sb[0]})")
+    if len(sb) == 2:  # a's batch dims fold into its rows
+        sa2 = (1,) + sa if len(sa) == 1 else (math.prod(sa[:-1]), sa[-1])
         return RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_shape_str(sa2)} and {_shape_str(sb)})")
     return RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                         f"[{sb[0] if len(sb) > 2 else 1}, {sa[-1]}] but got: [{sb[0] if len(sb) > 2 else 1}, {sb[-2]}].")
@@ -75,12 +79,34 @@ _NODE_BY_RANK = {(1, 1): DotBackward0, (2, 1): MvBackward0, (2, 2): MmBackward0}
 _BOOL_KERNELS = {(1, 1): "dot", (2, 1): "addmv_impl_cpu", (1, 2): "addmm_impl_cpu_", (2, 2): "addmm_impl_cpu_"}
 
 
+def _dtype_mismatch(a: Tensor, b: Tensor) -> RuntimeError:
+    """PyTorch's error for operands of different dtypes (matmul does not promote), by the kernel it
+    would run: dot, mv and mm check sizes first, then dtypes; bmm checks dtypes first."""
+    ad, bd = a._data, b._data
+    wa, wb = type_word(ad.dtype), type_word(bd.dtype)
+    if ad.ndim == 1 and bd.ndim == 1:
+        return RuntimeError(f"dot : expected both vectors to have same dtype, but found {wa} and {wb}")
+    if bd.ndim <= 2:  # mv or mm, after folding a's batch dims into its rows
+        if ad.shape[-1] != bd.shape[0]:
+            return _matmul_error(a, b)
+        if bd.ndim == 1:
+            return RuntimeError(f"addmv input tensors must have the same dtype, but got {wb}, {wa}, and {wb}")
+        return RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                            f"{c_type_name(ad.dtype)} != {c_type_name(bd.dtype)}")
+    if ad.dtype.kind == "b":
+        return not_implemented("bmm", ad.dtype)
+    return RuntimeError(f"expected scalar type {wa} but found {wb}")
+
+
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     if not isinstance(b, Tensor):
         raise TypeError(f"matmul(): argument 'other' (position 1) must be Tensor, not {type(b).__name__}")
+    if a._data.ndim == 0 or b._data.ndim == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a._data.ndim}D and "
+                           f"{b._data.ndim}D")
+    if a._data.dtype != b._data.dtype:
+        raise _dtype_mismatch(a, b)
     ad, bd, _ = prepare(a, b)
-    if ad.ndim == 0 or bd.ndim == 0:
-        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {ad.ndim}D and {bd.ndim}D")
     if ad.dtype.kind == "b":  # NumPy would compute a logical product; PyTorch has no bool kernel
         raise not_implemented(_BOOL_KERNELS.get((ad.ndim, bd.ndim), "bmm"), ad.dtype)
     try:
@@ -165,17 +191,31 @@ class AddmmBackward0(Node):
 _SHORT_DOT = 8
 
 
+def _check_linear_dtypes(x, w, b) -> None:
+    """linear does not promote, as matmul does not: PyTorch's errors, in the order its kernels check
+    (with a bias, addmm compares bias and weight first)."""
+    if b is None:
+        if x != w:
+            raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {c_type_name(x)} != {c_type_name(w)}")
+        return
+    for names, first in (("self and mat2", b), ("mat1 and mat2", x)):
+        if first != w:
+            raise RuntimeError(f"{names} must have the same dtype, but got {type_word(first)} and {type_word(w)}")
+
+
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias, for x of shape (*, in_features) and weight (out_features, in_features)."""
+    _check_linear_dtypes(x._data.dtype, weight._data.dtype, None if bias is None else bias._data.dtype)
     xd, wd, _ = prepare(x, weight)
     if xd.shape[-1:] != wd.shape[-1:] or wd.ndim != 2:
         sx = (xd.size // max(xd.shape[-1], 1), xd.shape[-1]) if xd.ndim > 1 else (1,) + xd.shape
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_shape_str(sx)} and "
                            f"{_shape_str(wd.shape[::-1])})")
     if wd.shape[1] < _SHORT_DOT:
-        # BLAS adds a short dot product in another order than PyTorch, which adds left to right;
-        # with a ReLU next, a sum that should be exactly 0 can land on the other side of 0
-        # (seed 003's first step). NumPy's sum of fewer than 8 terms is left to right.
+        # The order in which BLAS (and PyTorch) add a short dot product depends on the CPU's
+        # kernel; with a ReLU next, a sum that is exactly 0 on paper can land on either side of 0
+        # (seed 003's first step). NumPy adds fewer than 8 terms left to right on every machine,
+        # so glasstorch's answer for such layers does not depend on the machine.
         data = (xd[..., None, :] * wd).sum(-1)
     else:
         data = xd @ wd.T

@@ -8,8 +8,8 @@ import numbers
 import operator
 
 from .. import _dtype
-from ._util import (Node, Tensor, _GradMode, _make, broadcast_error, check_divisor, not_implemented, prepare, record,
-                    scalar_value, sum_to, type_word, wrap_int)
+from ._util import (Node, Tensor, _GradMode, _make, broadcast_error, c_type_name, check_divisor, not_implemented,
+                    prepare, record, scalar_value, sum_to, type_word, wrap_int)
 
 
 # ---- helpers --------------------------------------------------------------------------------------
@@ -211,8 +211,9 @@ def _scaled(a, b, alpha):
             raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
         if rt is _dtype.bool:
             alpha = bool(alpha)
-        elif getattr(b, "dtype", None) is _dtype.bool:
-            b = b.to(rt)  # bool * int would widen to int64
+    if isinstance(b, Tensor) and b.dtype is not rt and rt is not _dtype.bool:
+        # (bool * int would widen to int64; float32 * alpha would round before a float64 sum)
+        b = b.to(rt)
     return b * alpha
 
 
@@ -310,12 +311,43 @@ class DivBackward0(_BinaryBackward):
 _true_divide = operator.truediv
 
 
+class DivBackward2(_BinaryBackward):
+    """div with a rounding mode: piecewise constant, so zero gradients (even where g is inf or nan)."""
+
+    saves_inputs = False
+
+    def formula(self, g, a, b, need_a, need_b):
+        zeros = _make(g.device.xp.zeros_like(g._data), g.device)
+        return zeros, zeros
+
+
+class NotImplemented(Node):  # noqa: A001 - PyTorch's name for an op without a derivative
+    """floor_divide (and a number % a tensor) record a node whose backward fails, as PyTorch's do."""
+
+    op = "floor_divide"
+
+    def __init__(self, a: Tensor, b):
+        super().__init__((a, b), ())
+
+    def name(self) -> str:
+        return "torch::autograd::NotImplemented"
+
+    def backward(self, g):
+        raise RuntimeError(f"derivative for aten::{self.op} is not implemented")
+
+
+class _RemainderNotImplemented(NotImplemented):
+    op = "remainder"
+
+
 def div(a: Tensor, b, *, rounding_mode=None) -> Tensor:
     if rounding_mode == "floor":
-        return floor_divide(a, b)
+        return _rename(_binary(a, b, _floor_divide), DivBackward2, a, b)
     if rounding_mode == "trunc":
         if _is_float(a, b):
-            return trunc(div(a, b))
+            with _no_grad():
+                out = trunc(div(a, b))
+            return _rename(out, DivBackward2, a, b)
         return _binary(a, b, _int_division("div_trunc_cpu", _trunc_div))
     if rounding_mode is not None:
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
@@ -335,7 +367,8 @@ def _is_float(a, b) -> bool:
     if isinstance(a, Tensor) and a._data.dtype.kind == "f":  # the common case, without the promotion table
         if type(b) is float or type(b) is int or isinstance(b, Tensor) and b._data.dtype.kind == "f":
             return True
-    return _dtype.result_type(a, b).is_floating_point
+    d = _dtype.result_type(a, b)
+    return d.is_floating_point or d.is_complex
 
 
 def _floor_div(x, y):
@@ -363,7 +396,7 @@ _floor_divide = _int_division("div_floor_cpu", _floor_div)
 
 
 def floor_divide(a: Tensor, b) -> Tensor:
-    return _binary(a, b, _floor_divide)
+    return _binary(a, b, _floor_divide, NotImplemented)
 
 
 def _np_mod(x, y):
@@ -386,11 +419,18 @@ class RemainderBackward1(_BinaryBackward):
     """a % b for tensors a and b."""
 
     def formula(self, g, a, b, need_a, need_b):
-        return g, (-g * floor_divide(a, b) if need_b else None)
+        return g, (-g * div(a, b, rounding_mode="floor") if need_b else None)
 
 
 def remainder(a: Tensor, b) -> Tensor:
     return _binary(a, b, _remainder, RemainderBackward1 if isinstance(b, Tensor) else RemainderBackward0)
+
+
+def rremainder(a: Tensor, b) -> Tensor:
+    """b % a for a Python number b: PyTorch's remainder(Scalar, Tensor) has no derivative."""
+    from .creation import scalar_like
+
+    return _binary(scalar_like(b, a), a, _remainder, _RemainderNotImplemented)
 
 
 class FmodBackward0(RemainderBackward0):
@@ -415,11 +455,15 @@ class PowBackward0(_UnaryBackward):
     def __init__(self, x, c):
         super().__init__((x,), (x,))
         self.c = c
+        if c == 0.5:  # its formula calls sqrt, so it runs on Tensors
+            self.arithmetic = False
 
     def formula(self, g, x):
         c = self.c
         if c == 0:
             return g * 0
+        if c == 0.5:  # PyTorch's x ** -0.5 is 1 / sqrt(x): -inf at -0.0 and nan at -inf, unlike pow()
+            return g * 0.5 / sqrt(x)
         return g * c * x ** (c - 1)
 
 
@@ -433,7 +477,9 @@ class PowBackward1(_BinaryBackward):
             ga = where(b == 0, 0.0, g * b * a ** (b - 1))
         if need_b:
             res = a ** b
-            gb = where((a == 0) & (b >= 0), 0.0, g * res * log(a))
+            # log of an integer base in the result's dtype (log(int) alone gives float32)
+            base = a if a.is_floating_point() else a.to(res.dtype)
+            gb = where((a == 0) & (b >= 0), 0.0, g * res * log(base))
         return ga, gb
 
 
@@ -448,7 +494,8 @@ class PowBackward2(Node):
         (x,) = self.saved_tensors
         if self.c == 0:  # 0 ** x: zero gradient where x >= 0, as PyTorch defines it
             return (where(x >= 0, g * 0.0, g * -math.inf),)
-        return (g * (self.c ** x) * math.log(self.c),)
+        log_c = math.log(self.c) if self.c > 0 else math.nan  # a negative base: nan, as log(c) in PyTorch
+        return (g * (self.c ** x) * log_c,)
 
 
 def pow(a, b) -> Tensor:
@@ -482,6 +529,8 @@ def _pow_scalar(a: Tensor, c) -> Tensor:
         data = a.device.xp.square(ad)
     elif c == 0.5 and ad.dtype.kind == "f":
         data = a.device.xp.sqrt(ad)
+    elif c == -0.5 and ad.dtype.kind == "f":  # as PyTorch, 1 / sqrt(x): -inf at -0.0, nan at -inf
+        data = a.device.xp.reciprocal(a.device.xp.sqrt(ad))
     else:
         data = ad ** c
         if data.dtype != ad.dtype:  # NumPy widens bool ** bool to int8
@@ -867,6 +916,97 @@ def erf(x: Tensor) -> Tensor:
     return _unary(x, data, ErfBackward0)
 
 
+# ---- the gamma function (kernels in backends/special.py) ---------------------------------------------
+def _special_array(x: Tensor, fn: str, *args):
+    """special.fn(xp, *args, array) on x's float array, 0-dim arrays kept 0-dim (NumPy would hand
+    back a scalar)."""
+    from ..backends import special
+
+    d = _float_array(x)
+    xp = x.device.xp
+    return xp.asarray(getattr(special, fn)(xp, *args, d.reshape(1) if d.ndim == 0 else d)).reshape(d.shape)
+
+
+class LgammaBackward0(_UnaryBackward):
+    def formula(self, g, x):
+        return g * digamma(x)
+
+
+def lgamma(x: Tensor) -> Tensor:
+    return _unary(x, _special_array(x, "lgamma"), LgammaBackward0)
+
+
+class DigammaBackward0(_UnaryBackward):
+    def formula(self, g, x):
+        return g * polygamma(1, x)
+
+
+def digamma(x: Tensor) -> Tensor:
+    return _unary(x, _special_array(x, "digamma"), DigammaBackward0)
+
+
+class PolygammaBackward0(_UnaryBackward):
+    n = 1
+
+    def formula(self, g, x):
+        return g * polygamma(self.n + 1, x)
+
+
+def polygamma(n: int, x: Tensor) -> Tensor:
+    """The n-th derivative of digamma (polygamma(0, x) is digamma)."""
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    if n == 0:
+        return digamma(x)
+    out = _unary(x, _special_array(x, "polygamma", n), PolygammaBackward0)
+    if out.grad_fn is not None:
+        out.grad_fn.n = n
+    return out
+
+
+class IgammaBackward0(_BinaryBackward):
+    """d/dx P(a, x) = x^(a-1) e^-x / Gamma(a); PyTorch has no derivative in a either."""
+
+    _kernel, sign = "igamma", 1.0
+
+    def formula(self, g, a, x, need_a, need_x):
+        if need_a:
+            raise NotImplementedError(f"the derivative for '{self._kernel}: input' is not implemented.")
+        return None, g * self.sign * exp((a - 1) * log(x) - x - lgamma(a))
+
+
+class IgammacBackward0(IgammaBackward0):
+    """Q = 1 - P: the same derivative, negated."""
+
+    _kernel, sign = "igammac", -1.0
+
+
+def _igamma(a: Tensor, x: Tensor, node_cls, kernel: str) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{kernel}(): argument 'other' (position 2) must be Tensor, not {type(x).__name__}")
+    for t in (a, x):
+        if t._data.dtype.kind not in "f":
+            raise not_implemented(f"{kernel}_cpu", t._data.dtype)
+    from ..backends import special
+
+    xp = a.device.xp
+
+    def regularised(ad, xd):
+        return special.gammainc(xp, xp.asarray(ad), xp.asarray(xd), upper=kernel == "igammac").astype(ad.dtype)
+
+    return _binary(a, x, regularised, node_cls)
+
+
+def igamma(a: Tensor, x: Tensor) -> Tensor:
+    """The regularised lower incomplete gamma function P(a, x) (torch.special.gammainc)."""
+    return _igamma(a, x, IgammaBackward0, "igamma")
+
+
+def igammac(a: Tensor, x: Tensor) -> Tensor:
+    """The regularised upper incomplete gamma function Q(a, x) = 1 - P(a, x) (torch.special.gammaincc)."""
+    return _igamma(a, x, IgammacBackward0, "igammac")
+
+
 class ClampBackward1(Node):
     """clamp with number bounds: gradient passes where min <= x <= max."""
 
@@ -903,32 +1043,37 @@ class ClampBackward0(Node):
         x = saved.pop(0)
         lo = saved.pop(0) if self.has[0] else None
         hi = saved.pop(0) if self.has[1] else None
-        keep = None
+        # PyTorch's subgradients: x gets g where lo <= x <= hi; lo where x < lo (and lo < hi); hi
+        # where x > hi or the bounds cross (hi < lo: the result is hi). A NaN x passes to no one.
+        # where(), not g * mask: that would give nan where g is inf and mask is False.
         glo = ghi = None
-        if lo is not None:
-            keep = x >= lo
-            glo = sum_to(g * ~keep, self.shapes[1])
-        if hi is not None:
-            below = x <= hi
-            ghi = sum_to(g * ~below, self.shapes[2])
-            if lo is not None:
-                ghi = sum_to(g * (~below & keep), self.shapes[2])
-            keep = below if keep is None else keep & below
-        return (sum_to(g * keep, self.shapes[0]), glo, ghi)
+        if lo is not None and hi is not None:
+            gx = where((x >= lo) & (x <= hi), g, 0.0)
+            glo = where((x < lo) & (lo < hi), g, 0.0)
+            ghi = where((x > hi) | (hi < lo), g, 0.0)
+        elif lo is not None:
+            gx, glo = where(x >= lo, g, 0.0), where(x < lo, g, 0.0)
+        else:
+            gx, ghi = where(x <= hi, g, 0.0), where(x > hi, g, 0.0)
+        return (sum_to(gx, self.shapes[0]), None if glo is None else sum_to(glo, self.shapes[1]),
+                None if ghi is None else sum_to(ghi, self.shapes[2]))
 
 
 def clamp(x: Tensor, min=None, max=None) -> Tensor:
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        if min is not None and max is not None and _dtype.result_type(x, min, max) is _dtype.bool:
+        rt = _dtype.result_type(x, *(t for t in (min, max) if t is not None))
+        if min is not None and max is not None and rt is _dtype.bool:
             raise not_implemented("clamp_cpu", x._data.dtype)  # (one-sided bool clamps work in PyTorch)
-        out = x
+        # everything in the dtype all three promote to first: two steps could promote differently
+        # (float x and a 0-dim double min stay float, then a double max makes the result double)
         with _no_grad():
-            if min is not None:
-                out = maximum(out, min)
-            if max is not None:
-                out = minimum(out, max)
+            out, lo, hi = (t.to(rt) if isinstance(t, Tensor) and t.dtype is not rt else t for t in (x, min, max))
+            if lo is not None:
+                out = _maximum(out, lo)
+            if hi is not None:
+                out = _minimum(out, hi)
         out = _make(out._data, x.device)
         if _GradMode.enabled and any(getattr(t, "_requires_grad", False) for t in (x, min, max)):
             record(out, ClampBackward0(x, min, max))
@@ -961,29 +1106,41 @@ def _no_grad():
 
 class MaximumBackward0(_BinaryBackward):
     def formula(self, g, a, b, need_a, need_b):
-        # ties split the gradient evenly, as PyTorch does
-        half = g * 0.5
-        ga = where(a > b, g, where(a == b, half, 0.0))
-        gb = where(b > a, g, where(a == b, half, 0.0))
+        # ties split the gradient evenly; the loser gets none; a NaN (no winner: every comparison
+        # is False) passes the whole gradient to both, as in PyTorch
+        shared = where(a == b, g * 0.5, g)
+        ga = where(a < b, 0.0, shared)
+        gb = where(a > b, 0.0, shared)
         return ga, gb
 
 
 class MinimumBackward0(_BinaryBackward):
     def formula(self, g, a, b, need_a, need_b):
-        half = g * 0.5
-        ga = where(a < b, g, where(a == b, half, 0.0))
-        gb = where(b < a, g, where(a == b, half, 0.0))
+        shared = where(a == b, g * 0.5, g)
+        ga = where(a > b, 0.0, shared)
+        gb = where(a < b, 0.0, shared)
         return ga, gb
 
 
-def maximum(a: Tensor, b) -> Tensor:
+def _maximum(a: Tensor, b) -> Tensor:
+    """maximum for internal use, where b may also be a Python number."""
     b = _as_tensor(b, a)
     return _binary(a, b, a.device.xp.maximum, MaximumBackward0)
 
 
-def minimum(a: Tensor, b) -> Tensor:
+def _minimum(a: Tensor, b) -> Tensor:
     b = _as_tensor(b, a)
     return _binary(a, b, a.device.xp.minimum, MinimumBackward0)
+
+
+def maximum(a: Tensor, b) -> Tensor:
+    _tensor_other("maximum", b)
+    return _maximum(a, b)
+
+
+def minimum(a: Tensor, b) -> Tensor:
+    _tensor_other("minimum", b)
+    return _minimum(a, b)
 
 
 class LerpBackward0(Node):
@@ -1017,6 +1174,13 @@ class LerpBackward1(Node):
 
 def lerp(a: Tensor, end: Tensor, weight) -> Tensor:
     """a + weight * (end - a), elementwise (weight a number or a tensor)."""
+    if not isinstance(end, Tensor):
+        raise TypeError(f"lerp() received an invalid combination of arguments - got (Tensor, {type(end).__name__}, "
+                        f"{type(weight).__name__})")
+    for name, t in (("end", end), ("weight", weight)):  # lerp does not promote
+        if isinstance(t, Tensor) and t._data.dtype != a._data.dtype:
+            raise RuntimeError(f"expected dtype {c_type_name(a._data.dtype)} for `{name}` but got dtype "
+                               f"{c_type_name(t._data.dtype)}")
     ad, bd, _ = prepare(a, end)
     is_tensor = isinstance(weight, Tensor)
     if ad.dtype.kind != "f":
@@ -1157,10 +1321,8 @@ def _op_ge(x, y): return x >= y
 
 def _check_bitwise(a, b, kernel: str):
     for t in (a, b):
-        if isinstance(t, Tensor) and t._data.dtype.kind == "f":
-            raise not_implemented(kernel, t._data.dtype)
-        if isinstance(t, float):
-            raise not_implemented(kernel, _dtype.get_default_dtype().np)
+        if isinstance(t, float) or isinstance(t, Tensor) and t._data.dtype.kind == "f":
+            raise not_implemented(kernel, _dtype.result_type(a, b).np)  # (named by the promoted dtype)
 
 
 def bitwise_and(a, b):
@@ -1193,15 +1355,24 @@ def logical_not(a: Tensor) -> Tensor:
     return _make(a.device.xp.logical_not(a._data), a.device)
 
 
+def _tensor_other(name: str, b) -> None:
+    """torch.logical_and & co. take a Tensor `other`, never a Python number."""
+    if not isinstance(b, Tensor):
+        raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not {type(b).__name__}")
+
+
 def logical_and(a: Tensor, b) -> Tensor:
+    _tensor_other("logical_and", b)
     return _compare(a, b, a.device.xp.logical_and)
 
 
 def logical_or(a: Tensor, b) -> Tensor:
+    _tensor_other("logical_or", b)
     return _compare(a, b, a.device.xp.logical_or)
 
 
 def logical_xor(a: Tensor, b) -> Tensor:
+    _tensor_other("logical_xor", b)
     return _compare(a, b, a.device.xp.logical_xor)
 
 

@@ -38,8 +38,8 @@ max_rt, min_rt, sort_rt, topk_rt = (_return_type(n) for n in ("max", "min", "sor
 def _axes(x: Tensor, dim):
     """Axis argument for the backend (None = all) and the wrapped dims tuple."""
     if x._data.ndim == 0:
-        if dim is not None and not isinstance(dim, (tuple, list)):
-            wrap_dim(dim, 0)
+        if dim is not None:
+            wrap_dims(dim, 0)  # 0 and -1 only, each once
         return None, None
     dims = wrap_dims(dim, x._data.ndim)
     return dims, dims
@@ -147,7 +147,7 @@ class MeanBackward1(MeanBackward0):
 def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     if dtype is not None:
         x = x.to(_dtype_of(dtype))
-    if not x.dtype.is_floating_point:
+    if not (x.dtype.is_floating_point or x.dtype.is_complex):
         name = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
                 "bool": "Bool"}[x.dtype.name]
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating "
@@ -166,11 +166,16 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
 class ProdBackward0(_ReduceBackward):
     def backward(self, g):
         x, result = self.saved_tensors
+        if x._data.ndim == 0:  # the product of one number is itself: result / x would be nan at 0 or inf
+            return (g,)
         dims = self.dims
         g = self.expand(g)
         xp = x.device.xp
-        if not bool((x._data == 0).any()):
+        zeros = int((x._data == 0).sum())
+        if not zeros:
             return (g * _expand_back(result, self.in_shape, dims, self.keepdim) / x,)
+        if dims is None and zeros > 1 and not _GradMode.enabled:  # PyTorch's shortcut: every product of
+            return (_make(xp.zeros_like(g._data), g.device),)    # "all the others" holds a zero (nan or not)
         if _GradMode.enabled:
             raise RuntimeError("glasstorch: double backward through prod() of a tensor containing zeros "
                                "is not supported")
@@ -192,9 +197,9 @@ class ProdBackward1(ProdBackward0):
 
 
 def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    axis, dims = _axes(x, dim)
-    if dims is not None and len(dims) > 1:
+    if isinstance(dim, (tuple, list)):
         raise TypeError("prod() received an invalid combination of arguments: dim must be an int")
+    axis, dims = _axes(x, dim)
     data = x._data.prod(axis=axis, keepdims=keepdim, dtype=_acc_dtype(x, dtype))
     out = _make(x.device.xp.asarray(data), x.device)
     if _GradMode.enabled and x._requires_grad:
@@ -297,16 +302,25 @@ def _alias(out: Tensor) -> Tensor:
     return a
 
 
-def max(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
+def _check_keepdim(name: str, dim, keepdim) -> bool:
+    """max/min take keepdim only with a dim (keepdim=None: not given)."""
+    if dim is None and keepdim is not None:
+        raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, keepdim=bool), "
+                        "but expected one of: (Tensor input), (Tensor input, Tensor other), "
+                        "(Tensor input, int dim, bool keepdim = False)")
+    return bool(keepdim)
+
+
+def max(x: Tensor, dim=None, keepdim: bool | None = None, *, out=None):
     if isinstance(dim, Tensor):
         return P.maximum(x, dim)
-    return _extreme(x, dim, keepdim, True, max_rt)
+    return _extreme(x, dim, _check_keepdim("max", dim, keepdim), True, max_rt)
 
 
-def min(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
+def min(x: Tensor, dim=None, keepdim: bool | None = None, *, out=None):
     if isinstance(dim, Tensor):
         return P.minimum(x, dim)
-    return _extreme(x, dim, keepdim, False, min_rt)
+    return _extreme(x, dim, _check_keepdim("min", dim, keepdim), False, min_rt)
 
 
 def _check_nonempty(name: str, shape, dims) -> None:
@@ -324,6 +338,8 @@ def _check_nonempty(name: str, shape, dims) -> None:
 
 
 def _amax_amin(x: Tensor, dim, keepdim, largest):
+    if x._data.size == 0 and x._data.ndim and isinstance(dim, (tuple, list)):  # (before repeated dims)
+        _check_nonempty("amax" if largest else "amin", x._data.shape, [wrap_dim(d, x._data.ndim) for d in dim])
     axis, dims = _axes(x, dim if dim != () else None)
     if x._data.size == 0:
         _check_nonempty("amax" if largest else "amin", x._data.shape, dims)
@@ -395,6 +411,8 @@ class VarBackward0(_ReduceBackward):
     def backward(self, g):
         x = self.saved_tensors[0]
         dof = _count(self.in_shape, self.dims) - self.correction
+        if self.dims is None and dof <= 0:  # PyTorch, over all of x: inf, or nan where x is its mean
+            return (self.expand(g) * P.where(x == mean(x), math.nan, math.inf),)
         centered = x - mean(x, self.dims, keepdim=True)
         # like PyTorch, no clamp at 0 degrees of freedom here (the forward clamps): 0 gives inf (and nan)
         return (self.expand(g) * centered * (2.0 / dof if dof else math.inf),)
@@ -447,18 +465,36 @@ class LinalgVectorNormBackward0(_ReduceBackward):
         p = self.p
         g = self.expand(g)
         norm = _expand_back(result, self.in_shape, self.dims, self.keepdim)
+        # PyTorch's subgradients, case by case (norm_backward): none for p = 0 (a count); zero where
+        # the norm is 0; for +-inf the elements that attain it (or are NaN) share the gradient
         if p == 0:
-            return (g * 0,)
+            return (None,)
         if p == 1:
-            return (g * P.sign(x),)
-        if math.isinf(p):
-            mask = P.abs(x) == norm
-            count = sum(mask, self.dims, keepdim=True)
-            return (g * P.sign(x) * mask / count,)
+            return (P.sign(x) * g,)
         if p == 2:
-            return (P.where(norm == 0, 0.0, g * x / norm),)
-        scale = x * P.abs(x) ** (p - 2) / norm ** (p - 1)
-        return (P.where(norm == 0, 0.0, g * scale),)
+            return (g * P.where(norm == 0, 0.0, x / norm),)
+        if math.isinf(p):
+            mask = P.logical_or(P.abs(x) == norm, P.isnan(x))
+            return (P.sign(x) * ((g / sum(mask, self.dims, keepdim=True)) * mask),)
+        if p < 1:
+            scaled = P.sign(x) * P.where(x == 0, 0.0, P.abs(x) ** (p - 1))
+            return (scaled * g * norm ** (1 - p),)
+        scaled = P.sign(x) * P.abs(x) ** (p - 1) if p < 2 else x * P.abs(x) ** (p - 2)
+        return (scaled * P.where(norm == 0, 0.0, g / norm ** (p - 1)),)
+
+
+def _check_norm_identity(shape, dims, p: float) -> None:
+    """A max, min or negative-power norm over nothing has no value (no identity), as in PyTorch."""
+    name = ("-inf" if p < 0 else "inf") if math.isinf(p) else (str(int(p)) if p.is_integer() else str(p))
+    if dims is None:
+        if math.prod(shape) == 0:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {name} norm on an empty tensor because the "
+                               "operation does not have an identity")
+        return
+    for d in dims:
+        if shape[d] == 0:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {name} norm on the dimension {d}because this "
+                               "dimension is empty and the operation does not have an identity")
 
 
 def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
@@ -473,6 +509,8 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Ten
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. "
                            f"Got {type_word(x._data.dtype)}")
     axis, dims = _axes(x, dim)
+    if p < 0 or math.isinf(p):
+        _check_norm_identity(x._data.shape, dims, p)
     xp = x.device.xp
     a = xp.abs(x._data)
     if p == 2:
@@ -526,6 +564,8 @@ class CumsumBackward0(Node):
     def backward(self, g):
         from .shape import flip
 
+        if g._data.ndim == 0:  # a 0-dim input: cumsum was the identity
+            return (g,)
         return (flip(cumsum(flip(g, (self.dim,)), self.dim), (self.dim,)),)
 
 
@@ -541,12 +581,21 @@ def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
 
 
 # ---- logical reductions ----------------------------------------------------------------------------
+def _no_dims(dim) -> bool:
+    """all/any over dim=() reduce nothing in PyTorch (unlike sum and amax, which reduce everything)."""
+    return isinstance(dim, (tuple, list)) and len(dim) == 0
+
+
 def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    if _no_dims(dim):
+        return _logical_result(x, x._data != 0)
     axis, _ = _axes(x, dim)
     return _logical_result(x, x._data.all(axis=axis, keepdims=keepdim))
 
 
 def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    if _no_dims(dim):
+        return _logical_result(x, x._data != 0)
     axis, _ = _axes(x, dim)
     return _logical_result(x, x._data.any(axis=axis, keepdims=keepdim))
 
@@ -627,17 +676,24 @@ class SortBackward0(MaxBackward0):
         return (scatter_into_zeros(g, self.dim, self.indices, self.in_shape),)
 
 
-def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+class SortBackward1(SortBackward0):
+    """sort called with `stable=` (PyTorch's other overload)."""
+
+
+class TopkBackward0(SortBackward0):
+    pass
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool | None = None):
+    """Values sorted along dim, and their indices. Always stable: equal values keep their order."""
     xp = x.device.xp
     d = x._data
-    if d.ndim == 0:
-        return sort_rt(x.clone(), _make(xp.zeros((), dtype=xp.int64), x.device))
     dim = wrap_dim(dim, d.ndim)
-    idx = _sort_order(xp, d, dim, descending)
-    vals = _make(xp.take_along_axis(d, idx, axis=dim), x.device)
+    idx = _sort_order(xp, d, dim, descending) if d.ndim else xp.zeros((), dtype=xp.int64)
+    vals = _make(xp.take_along_axis(d, idx, axis=dim) if d.ndim else d.copy(), x.device)
     indices = _make(idx.astype(xp.int64, copy=False), x.device)
     if _GradMode.enabled and x._requires_grad:
-        record(vals, SortBackward0(x, indices, dim, True))
+        record(vals, (SortBackward0 if stable is None else SortBackward1)(x, indices, dim, True))
     return sort_rt(vals, indices)
 
 
@@ -664,8 +720,36 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     size = d.shape[dim] if d.ndim else 1
     if not 0 <= k <= size:
         raise RuntimeError("selected index k out of range")
-    s = sort(x.detach(), dim, descending=largest)
-    vals_idx = narrow(s.indices, dim, 0, k)
+    xp = x.device.xp
+    if d.ndim == 0:  # a 0-d tensor: itself, even for k=0
+        vals_idx = _make(xp.zeros((), dtype=xp.int64), x.device)
+    elif 0 < k and 8 * k <= size and not (d.dtype.kind == "f" and xp.isnan(d).any()):
+        vals_idx = _make(_top_k_order(xp, d, k, dim, largest), x.device)
+    else:
+        vals_idx = narrow(sort(x.detach(), dim, descending=largest).indices, dim, 0, k)
     from .indexing import gather
 
-    return topk_rt(gather(x, dim, vals_idx), vals_idx)
+    with _no_grad():
+        vals = gather(x, dim, vals_idx)
+    if _GradMode.enabled and x._requires_grad:
+        record(vals, TopkBackward0(x, vals_idx, dim, True))
+    return topk_rt(vals, vals_idx)
+
+
+def _top_k_order(xp, d, k: int, dim: int, largest: bool):
+    """The indices of the k largest (smallest) along dim, in sorted order: a partition, then a sort of k.
+
+    (For small k: partitioning is linear where a full sort is not. NaN-free input only, since a
+    partition orders NaN as the smallest of -d.)
+    """
+    key = (-d if d.dtype.kind == "f" else ~d) if largest else d
+    part = xp.take(xp.argpartition(key, k - 1, axis=dim), xp.arange(k), axis=dim)
+    part.sort(axis=dim)  # input order first, so that the stable sort below keeps ties in input order
+    order = xp.argsort(xp.take_along_axis(key, part, axis=dim), axis=dim, kind="stable")
+    return xp.take_along_axis(part, order, axis=dim).astype(xp.int64, copy=False)
+
+
+def _no_grad():
+    from ..autograd.grad_mode import no_grad
+
+    return no_grad()

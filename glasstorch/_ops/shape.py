@@ -92,6 +92,7 @@ def reshape(x: Tensor, shape) -> Tensor:
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     shape = x._data.shape
     if not shape:
+        wrap_dim(start_dim, 0), wrap_dim(end_dim, 0)
         return reshape(x, (1,))
     s, e = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))
     if s > e:
@@ -107,7 +108,15 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
     shape = x._data.shape
     dim = wrap_dim(dim, len(shape))
-    sizes = _infer(tuple(sizes), shape[dim])
+    sizes = tuple(sizes)
+    if sizes.count(-1) <= 1:
+        known = 1
+        for s in sizes:
+            known *= s if s != -1 else 1
+        if (-1 in sizes and (known == 0 or shape[dim] % known)) or (-1 not in sizes and known != shape[dim]):
+            raise RuntimeError(f"unflatten: Provided sizes [{', '.join(map(str, sizes))}] don't multiply up to the "
+                               f"size of dim {dim} ({shape[dim]}) in the input tensor")
+    sizes = _infer(sizes, shape[dim])
     return view(x, shape[:dim] + sizes + shape[dim + 1:])
 
 
@@ -193,7 +202,7 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     dims = list(range(nd))
     if nd == 0:
         wrap_dim(dim0, 0), wrap_dim(dim1, 0)
-        return _view_of(x, x._data)
+        return permute(x, (), TransposeBackward0)
     a, b = wrap_dim(dim0, nd), wrap_dim(dim1, nd)
     dims[a], dims[b] = dims[b], dims[a]
     return permute(x, dims, TransposeBackward0)
@@ -206,10 +215,22 @@ def t(x: Tensor) -> Tensor:
     return permute(x, tuple(range(nd - 1, -1, -1)), TBackward0)
 
 
+def _dims_str(dims) -> str:
+    return "[" + ", ".join(map(str, dims if isinstance(dims, (tuple, list)) else (dims,))) + "]"
+
+
 def movedim(x: Tensor, source, destination) -> Tensor:
     nd = x._data.ndim
     src = [wrap_dim(s, nd) for s in (source if isinstance(source, (tuple, list)) else (source,))]
     dst = [wrap_dim(d, nd) for d in (destination if isinstance(destination, (tuple, list)) else (destination,))]
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({_dims_str(source)} dims) should "
+                           f"contain the same number of dims as destination ({_dims_str(destination)} dims)")
+    for name, dims, given in (("source", src, source), ("destination", dst, destination)):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({_dims_str(given)})")
+    if nd == 0:  # dims 0 and -1 name the tensor itself: nothing moves
+        return permute(x, ())
     order = [i for i in range(nd) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -317,7 +338,15 @@ class FlipBackward0(Node):
 
 def flip(x: Tensor, dims) -> Tensor:
     nd = x._data.ndim
-    dims = tuple(wrap_dim(d, nd) for d in _sizes(dims)) if dims else ()
+    wrapped = []
+    for d in (_sizes(dims) if dims else ()):  # left to right: a repeat is reported where it is met
+        d = wrap_dim(d, nd)
+        if d in wrapped:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        wrapped.append(d)
+    dims = tuple(wrapped)
+    if nd == 0:  # dims 0 and -1 name the 0-dim tensor itself: flipping it changes nothing
+        dims = ()
     out = _make(x.device.xp.flip(x._data, dims).copy() if dims else x._data.copy(), x.device)
     if _GradMode.enabled and x._requires_grad:
         record(out, FlipBackward0(x, dims))
@@ -358,13 +387,16 @@ def triu(x: Tensor, diagonal: int = 0) -> Tensor:
 
 # ---- joins ---------------------------------------------------------------------------------------
 class CatBackward0(Node):
-    def __init__(self, tensors, dim):
+    def __init__(self, tensors, parts, dim):
         super().__init__(tensors, ())
         self.dim = dim
-        self.sizes = [t._data.shape[dim] for t in tensors]
+        self.joined = [any(t is p for p in parts) for t in tensors]  # False: a skipped empty 1-D tensor
+        self.sizes = [t._data.shape[dim] for t in parts]
 
     def backward(self, g):
-        return tuple(split(g, self.sizes, self.dim))
+        pieces = iter(split(g, self.sizes, self.dim) if self.sizes else ())
+        empty = _make(g.device.xp.zeros((0,), dtype=g._data.dtype), g.device)
+        return tuple(next(pieces) if joined else empty for joined in self.joined)
 
 
 class StackBackward0(Node):
@@ -386,13 +418,20 @@ def cat(tensors, dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    # PyTorch skips 1-D empty tensors in cat (legacy behaviour)
-    parts = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or tensors[:1]
+    for i, t in enumerate(tensors):
+        if t._data.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    # PyTorch skips 1-D empty tensors in cat (legacy behaviour), though they still take part in
+    # type promotion and autograd (their gradient is empty)
+    parts = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)]
+    rt = _join_dtype(tensors)
+    if not parts:  # nothing but empty 1-D tensors: an empty result, whatever dim says
+        out = _make(tensors[0].device.xp.zeros((0,), dtype=rt), tensors[0].device)
+        if _GradMode.enabled and any(t._requires_grad for t in tensors):
+            record(out, CatBackward0(tensors, parts, 0))
+        return out
     nd = parts[0]._data.ndim
-    if nd == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
     dim = wrap_dim(dim, nd)
-    rt = _join_dtype(parts)
     first = parts[0]._data.shape
     for i, t in enumerate(parts[1:], 1):
         s = t._data.shape
@@ -405,8 +444,8 @@ def cat(tensors, dim: int = 0) -> Tensor:
     xp = parts[0].device.xp
     data = xp.concatenate([t._data.astype(rt, copy=False) for t in parts], axis=dim)
     out = _make(data, parts[0].device)
-    if _GradMode.enabled and any(t._requires_grad for t in parts):
-        record(out, CatBackward0(parts, dim))
+    if _GradMode.enabled and any(t._requires_grad for t in tensors):
+        record(out, CatBackward0(tensors, parts, dim))
     return out
 
 
@@ -465,6 +504,7 @@ def _piece(x: Tensor, dim: int, start: int, stop: int, node=SplitBackward0) -> T
 
 
 def split(x: Tensor, split_size, dim: int = 0):
+    _at_least_1d(x, "split")
     dim = wrap_dim(dim, x._data.ndim)
     n = x._data.shape[dim]
     if isinstance(split_size, int):
@@ -492,7 +532,13 @@ def builtins_sum(values):
     return total
 
 
+def _at_least_1d(x: Tensor, name: str) -> None:
+    if x._data.ndim == 0:
+        raise RuntimeError(f"{name} expects at least a 1-dimensional tensor")
+
+
 def chunk(x: Tensor, chunks: int, dim: int = 0):
+    _at_least_1d(x, "chunk")
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     n = x._data.shape[wrap_dim(dim, x._data.ndim)]
@@ -502,6 +548,8 @@ def chunk(x: Tensor, chunks: int, dim: int = 0):
 
 
 def unbind(x: Tensor, dim: int = 0):
+    if x._data.ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     dim = wrap_dim(dim, x._data.ndim)
     pieces = []
     for i in range(x._data.shape[dim]):
@@ -514,6 +562,8 @@ def unbind(x: Tensor, dim: int = 0):
 
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    if x._data.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     dim = wrap_dim(dim, x._data.ndim)
     n = x._data.shape[dim]
     if start < 0:
@@ -523,3 +573,520 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     from .indexing import getitem
 
     return getitem(x, (slice(None),) * dim + (slice(start, start + length),))
+
+
+# ---- more shape ops: roll, rot90, tile, repeat_interleave, tensor_split, stacks, diagonals ------------
+def _dims_list(dims) -> tuple:
+    """An int or a sequence of ints as a tuple."""
+    return tuple(int(d) for d in dims) if isinstance(dims, (tuple, list)) else (int(dims),)
+
+
+class RollBackward0(Node):
+    def __init__(self, x, shifts, dims):
+        super().__init__((x,), ())
+        self.shifts, self.dims = shifts, dims
+
+    def backward(self, g):
+        return (roll(g, tuple(-s for s in self.shifts), self.dims),)
+
+
+def roll(x: Tensor, shifts, dims=None) -> Tensor:
+    """Elements shifted cyclically along dims (over the flattened tensor when dims is None)."""
+    shifts = _dims_list(shifts)
+    given = () if dims is None else _dims_list(dims)
+    if dims is None and len(shifts) != 1 or dims is not None and len(shifts) != len(given):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(given)}")
+    xp = x.device.xp
+    if dims is None:
+        data = xp.roll(x._data.reshape(-1), shifts[0]).reshape(x._data.shape)
+        axes = None
+    else:
+        if x._data.ndim == 0:
+            raise IndexError(f"Dimension specified as {given[0]} but tensor has no dimensions")
+        axes = tuple(wrap_dim(d, x._data.ndim) for d in given)
+        data = xp.roll(x._data, shifts, axis=axes)
+    out = _make(data, x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(out, RollBackward0(x, shifts, dims))
+    return out
+
+
+class Rot90Backward0(Node):
+    def __init__(self, x, k, dims):
+        super().__init__((x,), ())
+        self.k, self.dims = k, dims
+
+    def backward(self, g):
+        return (rot90(g, -self.k, self.dims),)
+
+
+def rot90(x: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
+    """Rotate by 90 degrees k times in the plane of dims, from the first towards the second."""
+    dims = list(dims)
+    nd = x._data.ndim
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if nd < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {nd}")
+    if dims[0] == dims[1] or abs(dims[0] - dims[1]) == nd:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {dims[0]} and dim1 = {dims[1]}")
+    a, b = wrap_dim(dims[0], nd), wrap_dim(dims[1], nd)
+    out = _make(x.device.xp.rot90(x._data, k, axes=(a, b)).copy(), x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(out, Rot90Backward0(x, k, (a, b)))
+    return out
+
+
+def tile(x: Tensor, dims) -> Tensor:
+    """repeat, with missing leading repeat counts taken as 1."""
+    reps = _sizes(dims) if not isinstance(dims, int) else (dims,)
+    reps = (1,) * (x._data.ndim - len(reps)) + tuple(reps)
+    if any(r < 0 for r in reps):
+        shape = [s * r for s, r in zip((1,) * (len(reps) - x._data.ndim) + x._data.shape, reps)]
+        raise RuntimeError(f"Trying to create tensor with negative dimension {next(s for s in shape if s < 0)}: "
+                           f"[{', '.join(map(str, shape))}]")
+    return repeat(x, reps)
+
+
+def repeat_interleave(x: Tensor, repeats=None, dim: int | None = None, *, output_size: int | None = None) -> Tensor:
+    """Each element (or slice along dim) repeated `repeats` times (an int or one count per element).
+
+    repeat_interleave(repeats) with a tensor alone gives each index i repeated repeats[i] times.
+    """
+    from .creation import arange
+
+    if repeats is None:  # torch.repeat_interleave(repeats)
+        counts = x
+        return repeat_interleave(arange(counts._data.shape[0] if counts._data.ndim else 1, device=counts.device),
+                                 counts, 0, output_size=output_size)
+    if dim is None:
+        x, dim = flatten(x), 0
+    dim = wrap_dim(dim, x._data.ndim)
+    if isinstance(repeats, int):
+        return _repeat_each(x, int(repeats), dim, output_size)
+    from .indexing import index_select
+
+    xp = x.device.xp
+    r = repeats._data if isinstance(repeats, Tensor) else xp.asarray(repeats)
+    if r.ndim > 1:
+        raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
+    n = x._data.shape[dim] if x._data.ndim else 1
+    r = xp.broadcast_to(r.reshape(-1), (n,)) if r.size == 1 else r.reshape(-1)
+    if r.shape[0] != n:
+        raise RuntimeError(f"repeats must have the same size as input along dim, but got repeats.size(0) = "
+                           f"{r.shape[0]} and input.size({dim}) = {n}")
+    if r.size and r.min() < 0:
+        raise RuntimeError("repeats can not be negative")
+    if output_size is not None and int(r.sum()) != output_size:
+        raise RuntimeError("allocated size does not match required size")
+    index = _make(xp.repeat(xp.arange(n, dtype=xp.int64), r), x.device)
+    return index_select(x, dim, index)
+
+
+def _repeat_each(x: Tensor, repeats: int, dim: int, output_size) -> Tensor:
+    """repeat_interleave with an int: each slice along dim side by side `repeats` times (a view, then a copy)."""
+    if repeats < 0:
+        raise RuntimeError("Repeats must be non-negative")
+    shape = x._data.shape
+    if output_size is not None and output_size != (shape[dim] if shape else 1) * repeats:
+        raise RuntimeError("allocated size does not match required size")
+    if not shape:
+        x, shape = reshape(x, (1,)), (1,)
+    wide = expand(unsqueeze(x, dim + 1), shape[:dim + 1] + (repeats,) + shape[dim + 1:])
+    return view(clone(wide), shape[:dim] + (shape[dim] * repeats,) + shape[dim + 1:])
+
+
+class SliceBackward0(SplitBackward0):
+    """One piece of tensor_split / hsplit / vsplit / dsplit: PyTorch slices for them."""
+
+
+def tensor_split(x: Tensor, indices_or_sections, dim: int = 0):
+    """Split into n nearly equal pieces (an int), or at the given indices along dim."""
+    nd = x._data.ndim
+    if nd == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
+    if isinstance(indices_or_sections, Tensor):
+        t = indices_or_sections
+        if t._data.ndim > 1:
+            raise RuntimeError("tensor_split expected tensor_indices_or_sections to be a zero-dimensional or "
+                               f"one-dimensional tensor, but got a tensor with {t._data.ndim} dims")
+        if t._data.dtype.name != "int64":
+            raise RuntimeError("tensor_split expected tensor_indices_or_sections to have dtype of long, but got "
+                               f"{_TYPE_NAMES.get(t._data.dtype.name, t._data.dtype.name)}")
+        indices_or_sections = int(t.item()) if t._data.ndim == 0 else [int(i) for i in t.tolist()]
+    dim = wrap_dim(dim, nd)
+    n = x._data.shape[dim]
+    if isinstance(indices_or_sections, int):
+        sections = indices_or_sections
+        if sections <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {sections}")
+        small, extra = divmod(n, sections)
+        bounds, start = [], 0
+        for i in range(sections):
+            stop = start + small + (1 if i < extra else 0)
+            bounds.append((start, stop))
+            start = stop
+    else:  # pieces [i_k:i_k+1] with Python's slice rules: negative indices count from the end
+        cuts = [0] + [int(i) for i in indices_or_sections] + [n]
+        bounds = [slice(a, b).indices(n)[:2] for a, b in zip(cuts[:-1], cuts[1:])]
+    return tuple(_piece(x, dim, a, max(a, b), SliceBackward0) for a, b in bounds)
+
+
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int32": "Int", "int16": "Short",
+               "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def _split_along(name: str, x: Tensor, sections, dim: int, min_dims: int):
+    nd = x._data.ndim
+    if nd < min_dims:
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dims} dimension, but got a tensor "
+                           f"with {nd} dimensions!")
+    if isinstance(sections, int):
+        size = x._data.shape[dim]
+        if sections == 0 or size % sections:
+            raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size of the dimension "
+                               f"{size} is not divisible by the split_size {sections}!")
+    return tensor_split(x, sections, dim)
+
+
+def hsplit(x: Tensor, indices_or_sections):
+    return _split_along("hsplit", x, indices_or_sections, 0 if x._data.ndim == 1 else 1, 1)
+
+
+def vsplit(x: Tensor, indices_or_sections):
+    return _split_along("vsplit", x, indices_or_sections, 0, 2)
+
+
+def dsplit(x: Tensor, indices_or_sections):
+    return _split_along("dsplit", x, indices_or_sections, 2, 3)
+
+
+def _tensor_args(tensors) -> tuple:
+    """f(a, b) or f([a, b]) -> (a, b)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
+        return tuple(tensors[0])
+    return tuple(tensors)
+
+
+def _atleast(tensors, nd: int):
+    ts = _tensor_args(tensors)
+    out = tuple(_to_nd(t, nd) for t in ts)
+    return out[0] if len(tensors) == 1 and isinstance(tensors[0], Tensor) else out
+
+
+def _to_nd(t: Tensor, nd: int) -> Tensor:
+    shape = t._data.shape
+    if len(shape) >= nd:
+        return t
+    if len(shape) == 0:
+        return reshape(t, (1,) * nd)
+    if nd == 2:
+        return unsqueeze(t, 0)
+    return unsqueeze(unsqueeze(t, 0), -1) if len(shape) == 1 else unsqueeze(t, -1)
+
+
+def atleast_1d(*tensors):
+    """Each tensor viewed with at least 1 dim (a 0-d one as shape (1,))."""
+    return _atleast(tensors, 1)
+
+
+def atleast_2d(*tensors):
+    """Each tensor viewed with at least 2 dims (1-D as a row)."""
+    return _atleast(tensors, 2)
+
+
+def atleast_3d(*tensors):
+    """Each tensor viewed with at least 3 dims (1-D (n,) as (1, n, 1), 2-D (m, n) as (m, n, 1))."""
+    return _atleast(tensors, 3)
+
+
+def _nonempty(name: str, tensors) -> list:
+    ts = list(_tensor_args(tensors) if not isinstance(tensors, Tensor) else (tensors,))
+    if not ts:
+        raise RuntimeError(f"{name} expects a non-empty TensorList")
+    return ts
+
+
+def hstack(tensors) -> Tensor:
+    """Concatenate column-wise (along dim 1; dim 0 for 1-D tensors)."""
+    ts = atleast_1d(_nonempty("hstack", tensors))
+    return cat(ts, 0 if ts[0]._data.ndim == 1 else 1)
+
+
+def vstack(tensors) -> Tensor:
+    """Concatenate row-wise (1-D tensors become rows)."""
+    return cat(atleast_2d(_nonempty("vstack", tensors)), 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors) -> Tensor:
+    """Concatenate depth-wise (along dim 2, after atleast_3d)."""
+    return cat(atleast_3d(_nonempty("dstack", tensors)), 2)
+
+
+def column_stack(tensors) -> Tensor:
+    """hstack with 0-D and 1-D tensors as columns."""
+    ts = _nonempty("column_stack", tensors)
+    cols = [reshape(t, (t._data.size, 1)) if t._data.ndim <= 1 else t for t in ts]
+    return cat(cols, 1)
+
+
+def meshgrid(*tensors, indexing: str | None = None):
+    """Coordinate grids: the i-th result varies along dim i ('ij'), or with the first two dims swapped ('xy')."""
+    ts = _tensor_args(tensors)
+    if indexing is None:
+        import warnings
+
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
+                      UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
+    for t in ts:
+        if t._data.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t}")
+    order = list(range(len(ts)))
+    if indexing == "xy" and len(ts) >= 2:
+        order[0], order[1] = 1, 0
+    sizes = [t._data.size for t in ts]
+    shape = tuple(sizes[i] for i in order)
+    out = []
+    for i, t in enumerate(ts):
+        view_shape = [1] * len(ts)
+        view_shape[order.index(i)] = sizes[i]
+        out.append(expand(view(t, tuple(view_shape)), shape))
+    return tuple(out)
+
+
+def cartesian_prod(*tensors) -> Tensor:
+    """Every combination of one element from each 1-D tensor, as rows (a single tensor is returned as is)."""
+    ts = _tensor_args(tensors)
+    for t in ts:
+        if t._data.ndim != 1:
+            raise RuntimeError(f"Expect a 1D vector, but got shape [{', '.join(map(str, t._data.shape))}]")
+    if len(ts) == 1:
+        return ts[0]
+    grids = meshgrid(*ts, indexing="ij")
+    return stack([flatten(g) for g in grids], 1)
+
+
+def combinations(x: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
+    """The length-r combinations of a 1-D tensor's elements as rows, in lexicographic order of positions."""
+    from .creation import tensor
+    from .indexing import index_select
+
+    if x._data.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape [{', '.join(map(str, x._data.shape))}]")
+    if r < 0:
+        raise RuntimeError(f"Expect a non-negative number, but got {r}")
+    if r == 0:
+        return _make(x.device.xp.zeros(0, dtype=x._data.dtype), x.device)
+    import numpy as np
+
+    n = x._data.shape[0]
+    # all r-tuples of positions, kept where they never decrease (with replacement) or always increase
+    grid = np.stack(np.meshgrid(*([np.arange(n)] * r), indexing="ij"), -1).reshape(-1, r)
+    steps = np.diff(grid, axis=1)
+    keep = (steps >= 0).all(axis=1) if with_replacement else (steps > 0).all(axis=1)
+    pos = grid[keep]
+    if pos.shape[0] == 0:
+        return _make(x.device.xp.zeros((0, r), dtype=x._data.dtype), x.device)
+    cols = [index_select(x, 0, tensor(pos[:, k], device=x.device)) for k in range(r)]
+    return stack(cols, 1)
+
+
+def _tri_indices(row: int, col: int, offset: int, dtype, device, upper: bool) -> Tensor:
+    import numpy as np
+
+    from .. import _dtype
+    from ._util import not_implemented
+    from .creation import tensor
+
+    dt = dtype or _dtype.int64
+    if dt not in (_dtype.int64, _dtype.int32):
+        raise not_implemented("triu_indices" if upper else "tril_indices", dt.np)
+    mask = np.ones((row, col), dtype=bool)
+    mask = np.triu(mask, offset) if upper else np.tril(mask, offset)
+    return tensor(np.stack(np.nonzero(mask)).reshape(2, -1), dtype=dt, device=device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None) -> Tensor:
+    """The (2, N) coordinates of the upper triangle (from diagonal `offset`) of a row x col matrix."""
+    return _tri_indices(row, col, offset, dtype, device, True)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None) -> Tensor:
+    """The (2, N) coordinates of the lower triangle (up to diagonal `offset`) of a row x col matrix."""
+    return _tri_indices(row, col, offset, dtype, device, False)
+
+
+# ---- diagonals -------------------------------------------------------------------------------------
+def _diagonal_view(xp, d, offset: int, dim1: int, dim2: int):
+    """A writable view of the diagonal (moved to the last dim), like PyTorch's diagonal."""
+    v = xp.diagonal(d, offset, dim1, dim2)
+    if not getattr(v.flags, "writeable", True) and d.flags.writeable:
+        v.flags.writeable = True  # NumPy returns diagonals read-only for backward compatibility only
+    return v
+
+
+def _check_diag_dims(nd: int, dim1: int, dim2: int):
+    a, b = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
+    if a == b:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return a, b
+
+
+class DiagonalBackward0(Node):
+    def __init__(self, x, offset, dim1, dim2):
+        super().__init__((x,), ())
+        self.in_shape, self.offset, self.dim1, self.dim2 = x._data.shape, offset, dim1, dim2
+
+    def backward(self, g):
+        return (_diagonal_into_zeros(g, self.in_shape, self.offset, self.dim1, self.dim2),)
+
+
+class DiagonalBackward0_copy(DiagonalBackward0):  # noqa: N801 - PyTorch's name for diag() of a matrix
+    pass
+
+
+class _DiagonalScatter(Node):
+    """The gradient of diagonal: g written on the diagonal of zeros (its own gradient is the diagonal again)."""
+
+    def name(self) -> str:
+        return "DiagonalBackwardBackward0"
+
+    def __init__(self, g, offset, dim1, dim2):
+        super().__init__((g,), ())
+        self.offset, self.dim1, self.dim2 = offset, dim1, dim2
+
+    def backward(self, gg):
+        return (diagonal(gg, self.offset, self.dim1, self.dim2),)
+
+
+def _diagonal_into_zeros(g: Tensor, shape, offset: int, dim1: int, dim2: int) -> Tensor:
+    xp = g.device.xp
+    data = xp.zeros(shape, dtype=g._data.dtype)
+    _diagonal_view(xp, data, offset, dim1, dim2)[...] = g._data
+    out = _make(data, g.device)
+    if _GradMode.enabled and g._requires_grad:
+        record(out, _DiagonalScatter(g, offset, dim1, dim2))
+    return out
+
+
+def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """A view of the diagonal of the (dim1, dim2) planes, appended as the last dim."""
+    a, b = _check_diag_dims(x._data.ndim, dim1, dim2)
+    out = _view_of(x, _diagonal_view(x.device.xp, x._data, offset, a, b))
+    if _GradMode.enabled and x._requires_grad:
+        record(out, DiagonalBackward0(x, offset, a, b))
+    return out
+
+
+class DiagEmbedBackward0(Node):
+    def __init__(self, x, offset, dim1, dim2):
+        super().__init__((x,), ())
+        self.offset, self.dim1, self.dim2 = offset, dim1, dim2
+
+    def backward(self, g):
+        return (diagonal(g, self.offset, self.dim1, self.dim2),)
+
+
+def diag_embed(x: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Tensors whose (dim1, dim2) planes have x's last dim on their `offset` diagonal, zeros elsewhere."""
+    nd = x._data.ndim + 1
+    a, b = _check_diag_dims(nd, dim1, dim2)
+    n = (x._data.shape[-1] if x._data.ndim else 1) + abs(offset)
+    lead = list(x._data.shape[:-1])
+    shape = []
+    for i in range(nd):
+        shape.append(n if i in (a, b) else lead.pop(0))
+    xp = x.device.xp
+    data = xp.zeros(tuple(shape), dtype=x._data.dtype)
+    _diagonal_view(xp, data, offset, a, b)[...] = x._data
+    out = _make(data, x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(out, DiagEmbedBackward0(x, offset, a, b))
+    return out
+
+
+def diag(x: Tensor, diagonal: int = 0) -> Tensor:
+    """A square matrix with the 1-D x on a diagonal, or the diagonal of the 2-D x as a new tensor."""
+    nd = x._data.ndim
+    if nd == 1:
+        return diag_embed(x, diagonal, 0, 1)
+    if nd != 2:
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {nd}D")
+    out = _make(_diagonal_view(x.device.xp, x._data, diagonal, 0, 1).copy(), x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(out, DiagonalBackward0_copy(x, diagonal, 0, 1))
+    return out
+
+
+def diagflat(x: Tensor, offset: int = 0) -> Tensor:
+    """A matrix with the flattened x on diagonal `offset`."""
+    return diag_embed(reshape(x, (-1,)), offset, 0, 1)
+
+
+class BlockDiagBackward0(Node):
+    def __init__(self, tensors, blocks):
+        super().__init__(tensors, ())
+        self.blocks = blocks  # (row, col, shape) of each input
+
+    def backward(self, g):
+        out = []
+        for (r, c, shape), (node, _) in zip(self.blocks, self.next_functions):
+            if node is None:
+                out.append(None)
+                continue
+            rows, cols = (shape[0], shape[1]) if len(shape) == 2 else (1, shape[0] if shape else 1)
+            piece = g[r:r + rows, c:c + cols]
+            out.append(reshape(piece, shape))
+        return tuple(out)
+
+
+def block_diag(*tensors) -> Tensor:
+    """The tensors (each 0-, 1- or 2-D) as blocks along the diagonal of one matrix, zeros elsewhere."""
+    from .. import _dtype
+
+    ts = list(tensors)
+    for i, t in enumerate(ts):
+        if t._data.ndim > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input {i} has "
+                               f"{t._data.ndim} dimensions")
+    xp = ts[0].device.xp if ts else None
+    if not ts:
+        from .creation import zeros
+
+        return zeros(1, 0)
+    mats = [t._data.reshape(t._data.shape if t._data.ndim == 2 else (1, t._data.size)) for t in ts]
+    rt = _dtype.result_type(*ts).np
+    rows, cols = sum(m.shape[0] for m in mats), sum(m.shape[1] for m in mats)
+    data = xp.zeros((rows, cols), dtype=rt)
+    blocks, r, c = [], 0, 0
+    for t, m in zip(ts, mats):
+        data[r:r + m.shape[0], c:c + m.shape[1]] = m
+        blocks.append((r, c, t._data.shape))
+        r, c = r + m.shape[0], c + m.shape[1]
+    out = _make(data, ts[0].device)
+    if _GradMode.enabled and any(t._requires_grad for t in ts):
+        record(out, BlockDiagBackward0(ts, blocks))
+    return out
+
+
+def broadcast_tensors(*tensors):
+    """The tensors expanded to their common broadcast shape (a tensor already of that shape is returned as is)."""
+    import numpy as np
+
+    ts = _tensor_args(tensors)
+    try:
+        shape = np.broadcast_shapes(*(t._data.shape for t in ts))
+    except ValueError:
+        from .pointwise import _first_broadcast_error
+
+        raise _first_broadcast_error(*(t._data.shape for t in ts)) from None
+    return tuple(t if t._data.shape == shape else expand(t, shape) for t in ts)
+
+
+moveaxis = movedim

@@ -61,12 +61,18 @@ def _implicit_grad(out):
     return _tensor._make(out.device.xp.ones(d.shape, d.dtype), out.device)
 
 
-def _roots(outputs):
+def _roots(outputs, grads=None):
+    """The graph nodes of `outputs`. An output that is output 1, 2, ... of a multi-output node (an LSTM
+    layer's h_n, a custom Function's second result) gets its gradient through that node's slot for it:
+    `grads` is updated so that the engine, which seeds roots as output 0, sees None there."""
     nodes = []
     for i, out in enumerate(outputs):
         node = edge(out)
         if node is None:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        if grads is not None and out._output_nr and out.grad_fn is node:
+            node._add_output_grad(out._output_nr, grads[i])
+            grads[i] = None
         nodes.append(node)
     return nodes
 
@@ -77,7 +83,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
         raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     outputs = _as_tuple(tensors)
     grads = _root_grads(outputs, _as_tuple(grad_tensors), create_graph)
-    roots = _roots(outputs)
+    roots = _roots(outputs, grads)
     if retain_graph is None:
         retain_graph = create_graph
     if inputs is None:
@@ -103,7 +109,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: "
                          "allow_unused=False.")
     grads = _root_grads(outputs, _as_tuple(grad_outputs), create_graph)
-    roots = _roots(outputs)
+    roots = _roots(outputs, grads)
     for t in inputs:
         if not t._requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")

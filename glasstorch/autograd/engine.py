@@ -45,6 +45,13 @@ def _accumulate(grads: dict, node, g) -> None:
     grads[node] = g if old is None else old + g
 
 
+# The backward formulas are written for real inputs (complex ones need PyTorch's conjugate Wirtinger
+# calculus), so a complex leaf stops backward rather than receive a wrong gradient.
+_COMPLEX_BACKWARD = ("glasstorch does not implement backward through complex tensors: a complex leaf "
+                     "requires grad. Differentiate with respect to its real and imaginary parts "
+                     "(torch.view_as_real / torch.complex) instead.")
+
+
 def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, capture=None):
     """Propagate `root_grads` from the nodes `roots` down to the leaves.
 
@@ -54,7 +61,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
     deps = _dependencies(roots)
     grads: dict = {}
     for node, g in zip(roots, root_grads):
-        _accumulate(grads, node, g)
+        if g is not None:  # None: the root is a later output, already handed to its node (see _roots)
+            _accumulate(grads, node, g)
     ready = [n for n in dict.fromkeys(roots) if deps.get(n, 0) == 0]
     needed = _needed(roots, capture) if capture is not None else None
 
@@ -73,6 +81,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
                 if node not in needed:  # leads to no requested input: skip its backward
                     g = None
             if type(node) is AccumulateGrad:
+                if node.variable._data.dtype.kind == "c":
+                    raise NotImplementedError(_COMPLEX_BACKWARD)
                 if capture is None and g is not None:
                     node.variable._accumulate_grad(g, create_graph)
                 continue

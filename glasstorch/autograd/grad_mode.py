@@ -79,7 +79,10 @@ class set_grad_enabled(_DecoratorContext):
 
 
 class inference_mode(_DecoratorContext):
-    """Like no_grad (for code that will never need gradients); inference_mode(False) does nothing."""
+    """No graph, and the tensors made inside are inference tensors (no version counter).
+
+    As PyTorch's InferenceMode guard: inference_mode(True) turns grad mode off, inference_mode(False)
+    turns inference mode off and grad mode on; the previous modes come back on exit."""
 
     def __init__(self, mode: bool = True) -> None:
         self.mode = bool(mode)
@@ -89,12 +92,47 @@ class inference_mode(_DecoratorContext):
 
     def __enter__(self) -> None:
         self.prev = (_GradMode.enabled, _GradMode.inference)
-        if self.mode:
-            _GradMode.enabled = False
-            _GradMode.inference = True
+        _GradMode.enabled = not self.mode
+        _GradMode.inference = self.mode
 
     def __exit__(self, *exc) -> None:
         _GradMode.enabled, _GradMode.inference = self.prev
+
+
+_INPLACE_ON_INFERENCE = (
+    "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to get a "
+    "normal tensor before doing inplace update.See https://github.com/pytorch/rfcs/pull/17 for more details.")
+_SAVED_INFERENCE = (
+    "Inference tensors cannot be saved for backward. Please do not use Tensors created in inference mode in "
+    "computation tracked by autograd. To work around this, you can make a clone to get a normal tensor and use "
+    "it in autograd, or use `torch.no_grad()` instead of `torch.inference_mode()`.")
+
+
+class _NoVersion:
+    """The version counter of an inference tensor, which has none (shared by all of them).
+
+    Inside inference mode it reads 0 and ignores writes. Outside, reading it means autograd is
+    saving the tensor for backward (Node records saved versions), which PyTorch refuses."""
+
+    __slots__ = ()
+
+    def __getitem__(self, i) -> int:
+        if _GradMode.inference:
+            return 0
+        raise RuntimeError(_SAVED_INFERENCE)
+
+    def __setitem__(self, i, value) -> None:
+        if not _GradMode.inference:
+            raise RuntimeError(_INPLACE_ON_INFERENCE)
+
+
+NO_VERSION = _NoVersion()
+
+
+def check_inplace_allowed(t) -> None:
+    """Refuse an in-place write to an inference tensor outside inference mode (before any data moves)."""
+    if t._vc is NO_VERSION and not _GradMode.inference:
+        raise RuntimeError(_INPLACE_ON_INFERENCE)
 
 
 def is_grad_enabled() -> bool:

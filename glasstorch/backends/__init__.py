@@ -6,6 +6,7 @@ itself lacks (`erf`, `scatter_add`). Ops reach arrays only through `tensor.devic
 from __future__ import annotations
 
 from . import cpu
+from . import cudnn, mps  # noqa: F401  (torch.backends.cudnn / .mps: settings, no devices)
 
 
 def get(device_type: str):

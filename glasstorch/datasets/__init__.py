@@ -6,6 +6,6 @@
     images, targets = train.tensors()          # the whole split: [60000, 1, 28, 28], [60000]
 """
 from .idx import read_idx, write_idx
-from .mnist import MNIST, FashionMNIST, default_root
+from .mnist import KMNIST, MNIST, FashionMNIST, default_root
 
-__all__ = ["MNIST", "FashionMNIST", "default_root", "read_idx", "write_idx"]
+__all__ = ["MNIST", "FashionMNIST", "KMNIST", "default_root", "read_idx", "write_idx"]

@@ -24,11 +24,11 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from ._atomic import atomic_file
+from .._atomic import atomic_write
 from .idx import GZIP_MAGIC, decode_idx, encode_idx, gunzip_if_needed
 
 TIMEOUT = 30.0  # seconds a socket may wait for a mirror, per connect and per read
@@ -42,11 +42,22 @@ FETCH_ERRORS = (OSError, RuntimeError, ValueError, http.client.HTTPException, zi
 
 @dataclass(frozen=True)
 class FileSpec:
-    """One official file: its name (without ".gz"), and the size and SHA-256 of its decompressed bytes."""
+    """One official file: its name (without ".gz"), and the size and SHA-256 of its decompressed bytes.
+
+    A dataset whose decompressed digests are not published (KMNIST) gives `sha256=None` and the
+    MD5 of its official .gz file instead (`gz_md5`, torchvision's check): then only that exact
+    .gz file verifies.
+    """
 
     name: str
-    sha256: str
+    sha256: Optional[str]
     nbytes: int
+    gz_md5: Optional[str] = None
+
+    @property
+    def digest(self) -> str:
+        """The digest this file is identified by (the key of the verification cache)."""
+        return self.sha256 if self.sha256 is not None else f"md5:{self.gz_md5}"
 
 
 # ---- verification, cached per file --------------------------------------------------------------
@@ -56,18 +67,24 @@ def verify(raw: bytes, spec: FileSpec, origin: str) -> np.ndarray:
 
     RuntimeError naming `origin` when the size, digest or IDX structure is wrong.
     """
+    if spec.sha256 is None:  # identified by its official .gz file: check those bytes first
+        digest = hashlib.md5(raw, usedforsecurity=False).hexdigest()
+        if digest != spec.gz_md5:
+            raise RuntimeError(f"{origin}: MD5 of the file is {digest}, expected {spec.gz_md5} "
+                               f"(the official {spec.name}.gz)")
     data = gunzip_if_needed(raw, origin)
     if len(data) != spec.nbytes:
         raise RuntimeError(f"{origin}: {len(data)} bytes after decompression, expected {spec.nbytes}")
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != spec.sha256:
-        raise RuntimeError(f"{origin}: SHA-256 of the decompressed bytes is {digest}, expected {spec.sha256}")
+    if spec.sha256 is not None:
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != spec.sha256:
+            raise RuntimeError(f"{origin}: SHA-256 of the decompressed bytes is {digest}, expected {spec.sha256}")
     array = decode_idx(data, origin)
     array.flags.writeable = False  # cached and shared: nobody may edit it in place
     return array
 
 
-# real path -> ((mtime_ns, size), sha256, array): verifying the 47 MB train file costs a
+# real path -> ((mtime_ns, size), digest, array): verifying the 47 MB train file costs a
 # decompression and a hash, so each file is verified once per process until it changes on disk
 _verified: dict[str, tuple[tuple[int, int], str, np.ndarray]] = {}
 
@@ -82,11 +99,11 @@ def load_verified(path: str | os.PathLike, spec: FileSpec) -> np.ndarray:
     key = os.path.realpath(path)
     stamp = _stamp(key)
     hit = _verified.get(key)
-    if hit is not None and hit[0] == stamp and hit[1] == spec.sha256:
+    if hit is not None and hit[0] == stamp and hit[1] == spec.digest:
         return hit[2]
     with open(key, "rb") as f:
         array = verify(f.read(), spec, os.fspath(path))
-    _verified[key] = (stamp, spec.sha256, array)
+    _verified[key] = (stamp, spec.digest, array)
     return array
 
 
@@ -94,10 +111,10 @@ def _store(dest: Path, spec: FileSpec, raw: bytes, array: np.ndarray) -> Path:
     """Write verified bytes into `dest` atomically and remember their decoded array; the new path."""
     dest.mkdir(parents=True, exist_ok=True)
     path = dest / (spec.name + ".gz" if raw.startswith(GZIP_MAGIC) else spec.name)
-    with atomic_file(path) as f:
+    with atomic_write(path) as f:
         f.write(raw)
     key = os.path.realpath(path)
-    _verified[key] = (_stamp(key), spec.sha256, array)
+    _verified[key] = (_stamp(key), spec.digest, array)
     return path
 
 

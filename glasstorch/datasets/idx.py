@@ -18,7 +18,7 @@ from typing import Union
 
 import numpy as np
 
-from ._atomic import atomic_file
+from .._atomic import atomic_write
 
 __all__ = ["read_idx", "write_idx", "encode_idx", "decode_idx", "gunzip_if_needed"]
 
@@ -121,5 +121,5 @@ def write_idx(path: str | os.PathLike, array, compress: bool | None = None) -> N
         compress = os.fspath(path).endswith(".gz")
     if compress:
         data = gzip.compress(data, mtime=0)  # mtime=0: the same array always gives the same bytes
-    with atomic_file(path) as f:
+    with atomic_write(path) as f:
         f.write(data)

@@ -29,7 +29,7 @@ from ..utils.data import Dataset
 from . import _download
 from ._download import CopySource, FileSpec, FolderSource, MirrorSource, WheelCSVSource
 
-__all__ = ["MNIST", "FashionMNIST", "default_root"]
+__all__ = ["MNIST", "FashionMNIST", "KMNIST", "default_root"]
 
 
 def default_root() -> str:
@@ -80,6 +80,8 @@ class MNIST(Dataset):
         FileSpec("t10k-labels-idx1-ubyte", nbytes=10008,
                  sha256="ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
     )
+
+    files_note = "gzip-compressed or not; the SHA-256 of the decompressed bytes must be the official one"
 
     classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four",
                "5 - five", "6 - six", "7 - seven", "8 - eight", "9 - nine"]
@@ -151,9 +153,8 @@ class MNIST(Dataset):
                 f"Could not obtain {type(self).__name__} file(s) {', '.join(tried)} from any source")
         return (
             f"{head}\nTried, in order:\n{_download.describe_failures(tried)}\n"
-            f"To supply the files by hand, put {names} (gzip-compressed or not; the SHA-256 of the "
-            f"decompressed bytes must be the official one) into {self.raw_folder} or directly into "
-            f"{self.root}, or point root= or $GLASSTORCH_DATA at a folder that holds them."
+            f"To supply the files by hand, put {names} ({self.files_note}) into {self.raw_folder} or directly "
+            f"into {self.root}, or point root= or $GLASSTORCH_DATA at a folder that holds them."
         )
 
     # ---- samples ---------------------------------------------------------------------------------
@@ -164,13 +165,18 @@ class MNIST(Dataset):
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         """(image float32 [1, H, W] in [0, 1], int label), then the transforms."""
         i = self._check_index(index)
-        image = glasstorch.from_numpy(_to_unit_float(_numpy(self.data)[i])[None])
+        image = self._image(_numpy(self.data)[i])
         target = int(_numpy(self.targets)[i])
         if self.transform is not None:
             image = self.transform(image)
         if self.target_transform is not None:
             target = self.target_transform(target)
         return image, target
+
+    def _image(self, pixels: np.ndarray) -> Any:
+        """One sample's image from its uint8 pixels [H, W]: here float32 [1, H, W] in [0, 1]
+        (glasstorch.vision.datasets returns a PIL image instead, as torchvision does)."""
+        return glasstorch.from_numpy(_to_unit_float(pixels)[None])
 
     def __getitems__(self, indices: Sequence[int]) -> list[tuple[Any, Any]]:
         """A batch of samples (PyTorch's batched-fetch protocol), gathered with one index when
@@ -249,3 +255,31 @@ class FashionMNIST(MNIST):
         return [MirrorSource(url, dest) for url in self._mirror_urls()] + [
             CopySource(self.system_folder, dest, f"system folder {self.system_folder}")
         ]
+
+
+class KMNIST(MNIST):
+    """Kuzushiji-MNIST: 28x28 grey images of 10 cursive Japanese (hiragana) characters, MNIST's format.
+
+    Its publishers give MD5 digests of the .gz files only, so those exact files are what verifies.
+    """
+
+    mirrors: list[str] = ["http://codh.rois.ac.jp/kmnist/dataset/kmnist/"]
+    mirrors_env = "GLASSTORCH_KMNIST_MIRRORS"
+    folder_name = "kmnist"
+
+    train_files = (
+        FileSpec("train-images-idx3-ubyte", sha256=None, nbytes=47040016, gz_md5="bdb82020997e1d708af4cf47b453dcf7"),
+        FileSpec("train-labels-idx1-ubyte", sha256=None, nbytes=60008, gz_md5="e144d726b3acfaa3e44228e80efcd344"),
+    )
+    test_files = (
+        FileSpec("t10k-images-idx3-ubyte", sha256=None, nbytes=7840016, gz_md5="5c965bf0a639b31b8f53240b1b52f4d7"),
+        FileSpec("t10k-labels-idx1-ubyte", sha256=None, nbytes=10008, gz_md5="7320c461ea6c1c855c0b718fb2a4b134"),
+    )
+
+    files_note = "the official .gz files: their MD5 digests are checked"
+
+    classes = ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"]
+
+    def _download_sources(self) -> list:
+        dest = Path(self.raw_folder)
+        return [MirrorSource(url, dest) for url in self._mirror_urls()]

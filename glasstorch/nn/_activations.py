@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 from .._ops import pointwise as P
 from ..backends import special
-from .._ops._util import Node, Tensor, _GradMode, _make, record
+from .._ops._util import Node, Tensor, _GradMode, _make, record, type_word
 
 _SQRT1_2 = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -20,7 +20,7 @@ _GELU_CUBIC = 0.044715
 
 # the Tensor version of the math namespace: every op records its own node
 TENSOR_MATH = SimpleNamespace(exp=P.exp, log1p=P.log1p, tanh=P.tanh, erf=P.erf, sigmoid=P.sigmoid, abs=P.abs,
-                              where=P.where, maximum=P.maximum, minimum=P.minimum)
+                              where=P.where, maximum=P._maximum, minimum=P._minimum)
 _ARRAY_MATH: dict = {}
 
 
@@ -37,8 +37,9 @@ def array_math(device) -> SimpleNamespace:
 
 
 def _check_float(x: Tensor, name: str) -> None:
+    """PyTorch's error for an integer or bool input to a floating-point kernel."""
     if not x.dtype.is_floating_point:
-        raise RuntimeError(f'"{name}" not implemented for \'{x.dtype.name.capitalize()}\'')
+        raise NotImplementedError(f'"{name}" not implemented for \'{type_word(x._data.dtype)}\'')
 
 
 class _SmoothBackward(Node):
@@ -137,7 +138,7 @@ class EluBackward0(_SmoothBackward):
 
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
-    _check_float(x, "elu")
+    _check_float(x, "elu_cpu")
     xp = x.device.xp
     d = x._data
     neg = alpha * xp.expm1(xp.minimum(d, 0.0))  # min() keeps exp from overflowing on the unused side
@@ -154,7 +155,7 @@ class SoftplusBackward0(_SmoothBackward):
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (for stability)."""
-    _check_float(x, "softplus")
+    _check_float(x, "softplus_cpu")
     xp = x.device.xp
     d = x._data
     bx = d * beta
@@ -171,7 +172,7 @@ class LogSigmoidBackward0(_SmoothBackward):
 
 def logsigmoid(x: Tensor) -> Tensor:
     """log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|)), stable for large |x|."""
-    _check_float(x, "log_sigmoid_forward")
+    _check_float(x, "log_sigmoid_cpu")
     xp = x.device.xp
     d = x._data
     return _smooth(x, xp.minimum(d, 0.0) - xp.log1p(xp.exp(-xp.abs(d))), LogSigmoidBackward0)
@@ -230,6 +231,8 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """x clamped to [min_val, max_val]; the gradient is 0 at and beyond the bounds."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    if x.dtype.name == "bool":
+        raise RuntimeError("Bool inputs not supported for hardtanh")
     xp = x.device.xp
     d = x._data
     return _piecewise(x, xp.clip(d, min_val, max_val).astype(d.dtype, copy=False), HardtanhBackward0,

@@ -5,17 +5,25 @@ _activations.py, _losses.py and _norms.py.
 """
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
 
 from .._ops import linalg as _linalg, pointwise as P, reduction as R
 from .._ops._util import Node, Tensor, _GradMode, _make, record
-from .._ops.indexing import index_into_zeros, index_select as _index_select
+from .._ops.indexing import index_into_zeros
 from .._ops.inplace import apply as _apply_inplace
 from .._random import rng_of
 from ..autograd.grad_mode import no_grad
 from . import _activations as A, _losses as L, _norms as N
+from . import _activations_extra as AX
+from . import _losses_extra as LX
+from . import _conv
+from .._ops import padding as _padding
+from ._conv import *  # noqa: F401,F403  conv1d, max_pool2d, unfold, ... (listed in _conv.__all__)
+from . import _dropout as _D
+from .._ops import grid_sample as _grid_sample, pixel_shuffle as _pixel_shuffle, upsample as _upsample
 
 __all__ = [
     "linear", "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "gelu", "silu", "mish", "sigmoid", "tanh",
@@ -23,7 +31,12 @@ __all__ = [
     "threshold", "softsign", "dropout", "one_hot", "embedding", "layer_norm", "batch_norm", "pad", "normalize",
     "cosine_similarity", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+    "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout", "group_norm", "instance_norm",
+    "local_response_norm", "rms_norm", "interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
+    "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "affine_grid", "grid_sample",
+    "scaled_dot_product_attention", "multi_head_attention_forward", "embedding_bag",
 ]
+__all__ += _conv.__all__  # convolution, pooling, unfold/fold (nn/_conv.py)
 
 
 # ---- linear -------------------------------------------------------------------------------------
@@ -67,8 +80,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * tanh(softplus(x))."""
-    out = input * P.tanh(A.softplus(input))
-    return input.copy_(out) if inplace else out
+    return _apply_inplace(input, AX.mish) if inplace else AX.mish(input)
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -111,8 +123,81 @@ def logsigmoid(input: Tensor) -> Tensor:
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x where x > threshold, else value."""
-    out = P.where(input > threshold, input, value)
-    return input.copy_(out) if inplace else out
+    return _apply_inplace(input, AX.threshold, threshold, value) if inplace else AX.threshold(input, threshold, value)
+
+
+# ---- more activations (nodes in _activations_extra.py) ----------------------------------------------
+__all__ += ["selu", "selu_", "celu", "celu_", "prelu", "rrelu", "rrelu_", "hardswish", "hardsigmoid", "tanhshrink",
+            "softshrink", "hardshrink", "glu", "threshold_"]
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    return _apply_inplace(input, AX.threshold, threshold, value)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with alpha = 1.6733, scale = 1.0507 (self-normalising networks)."""
+    return _apply_inplace(input, AX.selu) if inplace else AX.selu(input)
+
+
+def selu_(input: Tensor) -> Tensor:
+    return selu(input, inplace=True)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    return _apply_inplace(input, AX.celu, alpha) if inplace else AX.celu(input, alpha)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return celu(input, alpha, inplace=True)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x for x > 0, weight * x otherwise; weight (1,) or (C,) for the channel dim 1."""
+    return AX.prelu(input, weight)
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """Leaky ReLU with a random slope in U(lower, upper) per element (training) or their mean (eval)."""
+    if inplace:
+        return _apply_inplace(input, AX.rrelu, lower, upper, training)
+    return AX.rrelu(input, lower, upper, training)
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * relu6(x + 3) / 6."""
+    return _apply_inplace(input, AX.hardswish) if inplace else AX.hardswish(input)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6."""
+    return _apply_inplace(input, AX.hardsigmoid) if inplace else AX.hardsigmoid(input)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x)."""
+    return input - P.tanh(input)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd above lambd, x + lambd below -lambd, 0 between."""
+    return AX.softshrink(input, lambd)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0."""
+    return AX.hardshrink(input, lambd)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a * sigmoid(b) for the two halves a, b of `dim`."""
+    return AX.glu(input, dim)
 
 
 def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
@@ -164,6 +249,34 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
             mask = input.device.backend.from_numpy(mask)
     mask_t = _make(mask, input.device)
     return input.mul_(mask_t) if inplace else input * mask_t
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, L) or (C, L) inputs with probability p; scale the rest by 1 / (1 - p)."""
+    return _D.dropout1d(input, p, training, inplace)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, H, W) inputs with probability p; scale the rest by 1 / (1 - p)."""
+    return _D.dropout2d(input, p, training, inplace)
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) inputs with probability p."""
+    return _D.dropout3d(input, p, training, inplace)
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Dropout for SELU networks: dropped units take SELU's saturation value, then an affine map keeps
+    the mean and variance."""
+    _D.check_p(p)
+    return _D.alpha_dropout(input, p, training, inplace)
+
+
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """alpha_dropout of whole channels."""
+    _D.check_p(p)
+    return _D.feature_alpha_dropout(input, p, training, inplace)
 
 
 # ---- embeddings and one-hot -----------------------------------------------------------------------
@@ -271,10 +384,107 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """x1 . x2 / max(||x1|| ||x2||, eps) along dim."""
-    dot = R.sum(x1 * x2, dim)
-    norms = R.norm(x1, 2, dim) * R.norm(x2, 2, dim)
-    return dot / P.clamp(norms, min=eps)
+    """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps)) along dim (each norm floored, as in PyTorch)."""
+    return LX.cosine_similarity(x1, x2, dim, eps)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise (N, C, *) over groups of C // num_groups channels per sample, then a per-channel affine."""
+    if input.dim() < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.dim()}")
+    _verify_batch_size([input.shape[0] * input.shape[1] // num_groups, num_groups] + list(input.shape[2:]))
+    return N.group_norm(input, num_groups, weight, bias, eps)
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each (sample, channel) of (N, C, *) over its spatial positions."""
+    if use_input_stats:
+        _verify_spatial_size(list(input.shape))
+    N._check_float(input, "batch_norm")
+    return N.instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
+
+
+def _verify_batch_size(size: list) -> None:
+    """Training statistics need more than one value per channel (size: [N, C, *spatial])."""
+    if size[0] * math.prod(size[2:]) == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {size}")
+
+
+def _verify_spatial_size(size: list) -> None:
+    if math.prod(size[2:]) == 1:
+        from .._tensor import Size
+
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {Size(size)}")
+
+
+def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None) -> Tensor:
+    """input / sqrt(mean(input^2 over the trailing `normalized_shape` dims) + eps) * weight."""
+    if not isinstance(normalized_shape, (tuple, list)):
+        raise TypeError(f"rms_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not "
+                        f"{type(normalized_shape).__name__}")
+    return N.rms_norm(input, tuple(normalized_shape), weight, eps)
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
+    """x / (k + alpha * mean(x^2 over `size` neighbouring channels)) ** beta, for (N, C, *) inputs."""
+    return N.local_response_norm(input, size, alpha, beta, k)
+
+
+# ---- resampling ---------------------------------------------------------------------------------
+def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None,
+                recompute_scale_factor: bool | None = None, antialias: bool = False) -> Tensor:
+    """Resize (N, C, *spatial) to `size` or by `scale_factor`: modes nearest, nearest-exact, linear, bilinear,
+    bicubic, trilinear."""
+    return _upsample.interpolate(input, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
+
+
+def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None):
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.",
+                  stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.",
+                  stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """Interleave the channels of `groups` groups: (N, g * k, *) with channel i * k + j moved to j * g + i."""
+    return _pixel_shuffle.channel_shuffle(input, groups)
+
+
+native_channel_shuffle = channel_shuffle
+
+
+def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tensor:
+    """The sampling grid (N, H, W, 2) of the affine maps theta (N, 2, 3) (or (N, D, H, W, 3) from (N, 3, 4))."""
+    return _grid_sample.affine_grid(theta, size, align_corners)
+
+
+def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
+                align_corners: bool | None = None) -> Tensor:
+    """input (N, C, H, W) read at the normalised (x, y) points of grid (N, Ho, Wo, 2): (N, C, Ho, Wo)."""
+    return _grid_sample.grid_sample(input, grid, mode, padding_mode, align_corners)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C * r^2, H, W) -> (*, C, H * r, W * r)."""
+    return _pixel_shuffle.pixel_shuffle(input, upscale_factor)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H * r, W * r) -> (*, C * r^2, H, W)."""
+    return _pixel_shuffle.pixel_unshuffle(input, downscale_factor)
 
 
 # ---- padding ------------------------------------------------------------------------------------
@@ -326,22 +536,14 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     if mode == "constant":
         return _constant_pad(input, pad, 0.0 if value is None else value)
     if mode not in _INDEX_PAD_MODES:
-        raise NotImplementedError(f"Unsupported padding mode: {mode}")
-    if value:
-        raise AssertionError(f'Padding mode "{mode}" doesn\'t take in value argument')
-    # reflect / replicate / circular pick existing elements: an index_select per padded dim,
-    # whose own backward scatters the gradient back
-    out = input
-    for i in range(len(pad) // 2):
-        dim = input.dim() - 1 - i
-        before, after = pad[2 * i], pad[2 * i + 1]
-        size = input.shape[dim]
-        if mode == "reflect" and (before >= size or after >= size):
-            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
-                               f"but got: padding ({before}, {after}) at dimension {dim} of input {list(input.shape)}")
-        index = np.pad(np.arange(size, dtype=np.int64), (before, after), mode=_INDEX_PAD_MODES[mode])
-        out = _index_select(out, dim, _make(input.device.backend.from_numpy(index), input.device))
-    return out
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value is not None and value != 0:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    # reflect / replicate: array code with PyTorch's nodes; circular: slice copies (CopySlices)
+    _padding.check_non_constant(input, pad)
+    if mode == "circular":
+        return _padding.circular_pad(input, pad)
+    return _padding.reflect_or_replicate_pad(input, pad, mode)
 
 
 # ---- losses -------------------------------------------------------------------------------------
@@ -457,7 +659,9 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduct
     if log_target:
         pointwise = P.exp(target) * (target - input)
     else:
-        pointwise = P.where(target > 0, target * (P.log(P.where(target > 0, target, 1.0)) - input), 0.0)
+        # xlogy(t, t) - t * input, as PyTorch: 0 log 0 = 0 (the log of 1 stands in, so no inf reaches a gradient)
+        zero = target == 0
+        pointwise = P.where(zero, 0.0, target * P.log(P.where(zero, 1.0, target))) - target * input
     if reduction == "batchmean":
         return pointwise.sum() / (input.shape[0] if input.dim() else 1)
     return _reduce_tensor(pointwise, L.check_reduction(reduction))
@@ -481,3 +685,98 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
     return L.binary_cross_entropy_with_logits(input, target, weight, pos_weight, reduction)
 
+
+# ---- more losses and distances (_losses_extra.py) --------------------------------------------------
+__all__ += ["pairwise_distance", "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
+            "triplet_margin_loss", "triplet_margin_with_distance_loss", "soft_margin_loss",
+            "multilabel_soft_margin_loss", "multilabel_margin_loss", "multi_margin_loss", "poisson_nll_loss",
+            "gaussian_nll_loss", "ctc_loss"]
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
+    """||x1 - x2 + eps||_p over the last dim."""
+    return LX.pairwise_distance(x1, x2, p, eps, keepdim)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0, size_average=None,
+                        reduce=None, reduction: str = "mean") -> Tensor:
+    """max(0, -target * (input1 - input2) + margin), target in {1, -1}."""
+    return LX.margin_ranking_loss(input1, input2, target, margin, _reduction(size_average, reduce, reduction))
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None, reduce=None,
+                         reduction: str = "mean") -> Tensor:
+    """input where target == 1, max(0, margin - input) where target == -1."""
+    return LX.hinge_embedding_loss(input, target, margin, _reduction(size_average, reduce, reduction))
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0, size_average=None,
+                          reduce=None, reduction: str = "mean") -> Tensor:
+    """1 - cos(x1, x2) for target 1, max(0, cos(x1, x2) - margin) for target -1; inputs (N, D) or (D,)."""
+    return LX.cosine_embedding_loss(input1, input2, target, margin, _reduction(size_average, reduce, reduction))
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
+                        eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
+                        reduction: str = "mean") -> Tensor:
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)), d the pairwise p-norm distance."""
+    reduction = _reduction(size_average, reduce, reduction)
+    return LX.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *, distance_function=None,
+                                      margin: float = 1.0, swap: bool = False, reduction: str = "mean") -> Tensor:
+    """triplet_margin_loss with any distance_function(x, y) -> (N,) (pairwise_distance by default)."""
+    return LX.triplet_margin_with_distance_loss(anchor, positive, negative, distance_function, margin, swap,
+                                                reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-target * input)), target in {1, -1}."""
+    return LX.soft_margin_loss(input, target, _reduction(size_average, reduce, reduction))
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                                reduce=None, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of sigmoid(input) against 0/1 targets, averaged over the C classes of (N, C)."""
+    return LX.multilabel_soft_margin_loss(input, target, weight, _reduction(size_average, reduce, reduction))
+
+
+def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                           reduction: str = "mean") -> Tensor:
+    """Hinge loss between every target class (target's entries before the first -1) and every other class."""
+    return LX.multilabel_margin_loss(input, target, _reduction(size_average, reduce, reduction))
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
+                      size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """Multi-class hinge loss: sum over i != y of max(0, margin - x[y] + x[i])^p / C."""
+    return LX.multi_margin_loss(input, target, p, margin, weight, _reduction(size_average, reduce, reduction))
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False, size_average=None,
+                     eps: float = 1e-8, reduce=None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of target under Poisson(exp(input)) (or Poisson(input), log_input=False)."""
+    if size_average is not None or reduce is not None:
+        reduction = L.legacy_reduction(size_average, reduce)
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not a valid value for reduction")
+    return LX.poisson_nll_loss(input, target, log_input, full, eps, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of target under N(input, var); var per element, per row, or a float."""
+    return LX.gaussian_nll_loss(input, target, var, full, eps, reduction)
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    """Connectionist temporal classification loss of log_probs (T, N, C) against label sequences."""
+    return LX.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity)
+
+
+# ---- attention and bags of embeddings (their ops live in _attention.py and _embedding_bag.py) ------
+from ._attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402,F401
+from ._attention import _canonical_mask, _none_or_dtype  # noqa: E402,F401  (layers copied from PyTorch call them)
+from ._embedding_bag import embedding_bag  # noqa: E402,F401

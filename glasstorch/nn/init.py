@@ -11,11 +11,12 @@ import warnings
 import numpy as np
 
 from .._random import rng_of
+from ..backends import special
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_",
-           "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_"]
+           "dirac_", "sparse_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_"]
 
 _LINEAR_FNS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
 
@@ -80,19 +81,43 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None)
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
                   generator=None) -> Tensor:
-    """Fill with N(mean, std^2) restricted to [a, b] (values outside are redrawn)."""
+    """Fill with N(mean, std^2) restricted to [a, b]."""
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
                       "The distribution of values may be incorrect.", stacklevel=2)
     rng = rng_of(generator)
     values = np.empty(tensor.numel())
     todo = np.arange(values.size)
-    while todo.size:  # rejection sampling: exact, and fast unless [a, b] holds little of the mass
+    for _ in range(4):  # rejection sampling: exact, and fast while [a, b] holds a fair share of the mass
+        if not todo.size:
+            break
         draw = rng.standard_normal(todo.size) * std + mean
         ok = (draw >= a) & (draw <= b)
         values[todo[ok]] = draw[ok]
         todo = todo[~ok]
-    return _copy_in(tensor, values)
+    if todo.size:  # little mass in [a, b]: invert the CDF for the rest
+        values[todo] = _truncated_standard_normal(rng, todo.size, (a - mean) / std, (b - mean) / std) * std + mean
+    return _copy_in(tensor, np.clip(values, a, b))
+
+
+def _truncated_standard_normal(rng, n: int, lo: float, hi: float) -> np.ndarray:
+    """n draws of N(0, 1) conditioned on [lo, hi], by bisection on the CDF (in the lower tail, where
+    erfc keeps its precision: an upper interval is mirrored)."""
+    flip = lo > 0
+    if flip:
+        lo, hi = -hi, -lo
+
+    def cdf(x):
+        return 0.5 * special.erfc(np, np.asarray(x, dtype=np.float64) * -math.sqrt(0.5))
+
+    target = rng.uniform(cdf(lo), cdf(hi), n)
+    left, right = np.full(n, lo), np.full(n, hi)
+    for _ in range(64):  # each step halves the bracket: 64 reach float64's resolution
+        mid = 0.5 * (left + right)
+        below = cdf(mid) < target
+        left, right = np.where(below, mid, left), np.where(below, right, mid)
+    out = 0.5 * (left + right)
+    return -out if flip else out
 
 
 def _copy_in(tensor: Tensor, values: np.ndarray) -> Tensor:
@@ -132,10 +157,25 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
         raise ValueError("dim 0 must be divisible by groups")
     out_per_group = sizes[0] // groups
     values = np.zeros(tuple(sizes))
+    per_group = np.arange(min(out_per_group, sizes[1]))
+    out_channels = (np.arange(groups)[:, None] * out_per_group + per_group).reshape(-1)
+    in_channels = np.tile(per_group, groups)
     centre = tuple(s // 2 for s in sizes[2:])
-    for g in range(groups):
-        for d in range(min(out_per_group, sizes[1])):
-            values[(g * out_per_group + d, d) + centre] = 1
+    values[(out_channels, in_channels) + centre] = 1
+    return _copy_in(tensor, values)
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
+    """A 2-D tensor of N(0, std^2) values with ceil(sparsity * rows) zeros in every column
+    (Martens, 2010)."""
+    if tensor.dim() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    num_zeros = int(math.ceil(sparsity * rows))
+    rng = rng_of(generator)
+    values = rng.standard_normal((rows, cols)) * std
+    zero_rows = np.argsort(rng.random((rows, cols)), axis=0)[:num_zeros]  # a random permutation per column
+    values[zero_rows, np.arange(cols)] = 0
     return _copy_in(tensor, values)
 
 
@@ -195,3 +235,4 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
 uniform, normal, constant = uniform_, normal_, constant_
 xavier_uniform, xavier_normal = xavier_uniform_, xavier_normal_
 kaiming_uniform, kaiming_normal, orthogonal = kaiming_uniform_, kaiming_normal_, orthogonal_
+sparse = sparse_

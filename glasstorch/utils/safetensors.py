@@ -25,7 +25,7 @@ import numpy as np
 import glasstorch
 
 from .. import _device, _dtype
-from ..serialization import atomic_write
+from .._atomic import atomic_write
 
 __all__ = ["save", "save_file", "load", "load_file", "SafetensorError"]
 

@@ -1,0 +1,417 @@
+"""Recurrent layers: one layer and one direction of an Elman RNN, an LSTM or a GRU over a whole sequence.
+
+Layout. A sequence batch is *packed*: the rows of time step t are rows `offsets[t] : offsets[t] + batch_sizes[t]`
+of an (N, features) array, with batch_sizes non-increasing (longest sequences first). A padded (T, B) batch is
+the special case batch_sizes = (B,) * T, so one code path serves both. At step t only the first batch_sizes[t]
+rows of the running state are updated and the others keep their value. That is what both directions need:
+going forward, a finished sequence keeps its last state (its h_n); going in reverse, a sequence that has not
+started yet still holds its h0 when it joins.
+
+Speed. The input projection x @ W_ih.T (+ biases) of every step is one matrix product before the loop; each
+step then does one (b, H) @ (H, G*H) product and a few in-place array ops. Backward walks the steps in the
+opposite order, keeping d(state) in two arrays, and stores each step's gate gradients, so the weight
+gradients are again one matrix product each after the loop. The whole layer is one graph node.
+
+Gate layout, as PyTorch's weights: LSTM rows [i, f, g, o]; GRU rows [r, z, n] with
+n = tanh(x W_in + b_in + r * (h W_hn + b_hn)); h' = (1 - z) * n + z * h.
+"""
+from __future__ import annotations
+
+from ._util import Node, Tensor, _GradMode, _make, record, type_word
+
+__all__ = ["rnn_layer", "MODES"]
+
+MODES = ("RNN_TANH", "RNN_RELU", "LSTM", "GRU")
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _errstate(xp):
+    """exp overflows harmlessly to inf in a saturated sigmoid; NumPy would warn."""
+    import contextlib
+
+    return xp.errstate(over="ignore") if hasattr(xp, "errstate") else contextlib.nullcontext()
+
+
+def _sigmoid_(xp, a) -> None:
+    """a <- 1 / (1 + exp(-a)), in place."""
+    xp.negative(a, out=a)
+    xp.exp(a, out=a)
+    a += 1
+    xp.reciprocal(a, out=a)
+
+
+def _recurrent(xp, w, h, buf):
+    """h @ w.T for one step's state h (b, P), computed as (w @ h.T).T into `buf`: with the batch small,
+    BLAS splits w's long dimension over its threads this way, and w needs no transposed copy."""
+    out = buf[:w.shape[0] * h.shape[0]].reshape(w.shape[0], h.shape[0])
+    return xp.matmul(w, h.T, out=out).T
+
+
+class _Steps:
+    """The (offset, rows) of every time step of a packed batch, in processing order."""
+
+    def __init__(self, batch_sizes: tuple, reverse: bool):
+        offsets, s = [], 0
+        for b in batch_sizes:
+            offsets.append(s)
+            s += b
+        order = list(zip(offsets, batch_sizes))
+        self.forward = order[::-1] if reverse else order
+        self.backward = self.forward[::-1]
+
+
+# ---- Elman RNN: h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh) ------------------------------------------------
+def _rnn_forward(xp, a, h, steps, w_hh, relu: bool, keep: bool):
+    """a: (N, H) input projections, overwritten by the outputs; h: (B, H) state, updated in place."""
+    hprev = xp.empty_like(a) if keep else None
+    buf = xp.empty(a.shape[1] * h.shape[0], a.dtype)
+    for s, b in steps.forward:
+        hp = h[:b]
+        if keep:
+            hprev[s:s + b] = hp
+        g = a[s:s + b]
+        g += _recurrent(xp, w_hh, hp, buf)
+        if relu:
+            xp.maximum(g, 0, out=g)
+        else:
+            xp.tanh(g, out=g)
+        h[:b] = g
+    return a, {"hprev": hprev, "deriv": ((a > 0).astype(a.dtype) if relu else 1 - a * a) if keep else None}
+
+
+def _rnn_backward(xp, saved, dout, dh, dc, steps, w_hh):
+    """d(pre-activations) (N, H) for every step; dh (B, H) becomes d h0."""
+    deriv = saved["deriv"]
+    dg = xp.empty_like(deriv)
+    for s, b in steps.backward:
+        dhs = dh[:b]
+        if dout is not None:
+            dhs += dout[s:s + b]
+        g = dg[s:s + b]
+        xp.multiply(dhs, deriv[s:s + b], out=g)
+        xp.matmul(g, w_hh, out=dhs)
+    return dg, dg  # the same gradient reaches the input and the recurrent projection
+
+
+# ---- LSTM ---------------------------------------------------------------------------------------------------
+def _lstm_forward(xp, a, h, c, steps, w_hh, w_hr, keep: bool):
+    """a: (N, 4H) input projections, overwritten by the gate activations [i, f, g, o];
+    h: (B, P) and c: (B, H) states, updated in place. Returns the (N, P) outputs."""
+    hid = c.shape[1]
+    n, batch = a.shape[0], h.shape[0]
+    out = xp.empty((n, h.shape[1]), a.dtype)
+    tc_all = xp.empty((n, hid), a.dtype)  # tanh(c) of every step
+    if keep:
+        hprev, cprev = xp.empty_like(out), xp.empty((n, hid), a.dtype)
+        hu_all = xp.empty((n, hid), a.dtype) if w_hr is not None else None  # h before the projection
+    r_t = w_hr.T if w_hr is not None else None
+    buf = xp.empty(a.shape[1] * batch, a.dtype)  # h @ W_hh^T of one step
+    tg = xp.empty((batch, hid), a.dtype)  # tanh of the g gate
+    gs = slice(2 * hid, 3 * hid)
+    for s, b in steps.forward:
+        hp, cp = h[:b], c[:b]
+        if keep:
+            hprev[s:s + b] = hp
+            cprev[s:s + b] = cp
+        g = a[s:s + b]
+        g += _recurrent(xp, w_hh, hp, buf)
+        xp.tanh(g[:, gs], out=tg[:b])
+        _sigmoid_(xp, g)  # all four gates at once (contiguous), then g's tanh put back
+        g[:, gs] = tg[:b]
+        cp *= g[:, hid:2 * hid]  # c' = f * c + i * g, written into the state
+        cp += g[:, :hid] * g[:, gs]
+        tc = tc_all[s:s + b]
+        xp.tanh(cp, out=tc)
+        hn = out[s:s + b]
+        if r_t is None:
+            xp.multiply(g[:, 3 * hid:], tc, out=hn)
+        else:
+            hu = g[:, 3 * hid:] * tc
+            if keep:
+                hu_all[s:s + b] = hu
+            xp.matmul(hu, r_t, out=hn)
+        hp[...] = hn
+    if not keep:
+        return out, None
+    return out, {"hprev": hprev, "cprev": cprev, "tc": tc_all, "hu": hu_all, "gates": a}
+
+
+def _lstm_backward(xp, saved, dout, dh, dc, steps, w_hh, w_hr):
+    """d(gate pre-activations) (N, 4H), and for a projection d h (N, P); dh, dc become d h0, d c0.
+
+    The activations' derivatives (s (1 - s) for the sigmoid gates, 1 - g^2 for g; o (1 - tanh(c)^2) from
+    h to c) are formed step by step in two small buffers that stay in cache, rather than as (N, 4H) arrays."""
+    a, tc_all, cprev = saved["gates"], saved["tc"], saved["cprev"]
+    hid = dc.shape[1]
+    gs = slice(2 * hid, 3 * hid)
+    dg = xp.empty_like(a)
+    dh_all = xp.empty((a.shape[0], dh.shape[1]), a.dtype) if w_hr is not None else None
+    deriv = xp.empty((dc.shape[0], a.shape[1]), a.dtype)
+    dtc = xp.empty_like(dc)
+    for s, b in steps.backward:
+        dhs, dcs = dh[:b], dc[:b]
+        if dout is not None:
+            dhs += dout[s:s + b]
+        if w_hr is not None:
+            dh_all[s:s + b] = dhs
+            dhu = dhs @ w_hr
+        else:
+            dhu = dhs
+        g, act, tc, d, dt = dg[s:s + b], a[s:s + b], tc_all[s:s + b], deriv[:b], dtc[:b]
+        xp.multiply(tc, tc, out=dt)  # dc += dh * o * (1 - tanh(c)^2)
+        xp.subtract(1, dt, out=dt)
+        dt *= act[:, 3 * hid:]
+        dt *= dhu
+        dcs += dt
+        xp.multiply(dcs, act[:, gs], out=g[:, :hid])  # d i = dc * g
+        xp.multiply(dcs, cprev[s:s + b], out=g[:, hid:2 * hid])  # d f = dc * c_prev
+        xp.multiply(dcs, act[:, :hid], out=g[:, gs])  # d g = dc * i
+        xp.multiply(dhu, tc, out=g[:, 3 * hid:])  # d o = dh * tanh(c)
+        xp.subtract(1, act, out=d)
+        d *= act
+        xp.multiply(act[:, gs], act[:, gs], out=d[:, gs])
+        xp.subtract(1, d[:, gs], out=d[:, gs])
+        g *= d
+        dcs *= act[:, hid:2 * hid]
+        xp.matmul(g, w_hh, out=dhs)
+    return dg, dg, dh_all
+
+
+# ---- GRU ----------------------------------------------------------------------------------------------------
+def _gru_forward(xp, a, h, steps, w_hh, b_hh, keep: bool):
+    """a: (N, 3H) input projections (with b_ih), overwritten by the gates [r, z, n]; h: (B, H) state."""
+    hid = h.shape[1]
+    out = xp.empty((a.shape[0], hid), a.dtype)
+    hprev = xp.empty_like(out) if keep else None
+    hhn = xp.empty_like(out) if keep else None  # h W_hn^T + b_hn, which r multiplies
+    buf = xp.empty(a.shape[1] * h.shape[0], a.dtype)
+    for s, b in steps.forward:
+        hp = h[:b]
+        if keep:
+            hprev[s:s + b] = hp
+        hh = _recurrent(xp, w_hh, hp, buf)
+        if b_hh is not None:
+            hh += b_hh
+        g = a[s:s + b]
+        rz = g[:, :2 * hid]
+        rz += hh[:, :2 * hid]
+        _sigmoid_(xp, rz)
+        nn = g[:, 2 * hid:]
+        if keep:
+            hhn[s:s + b] = hh[:, 2 * hid:]
+        nn += g[:, :hid] * hh[:, 2 * hid:]
+        xp.tanh(nn, out=nn)
+        hn = out[s:s + b]
+        xp.subtract(hp, nn, out=hn)  # h' = n + z (h - n)
+        hn *= g[:, hid:2 * hid]
+        hn += nn
+        hp[...] = hn
+    return out, {"hprev": hprev, "hhn": hhn, "gates": a}
+
+
+def _gru_backward(xp, saved, dout, dh, dc, steps, w_hh):
+    """(d input projections, d recurrent projections), each (N, 3H); dh becomes d h0.
+
+    The activations' derivatives are formed step by step in a small buffer, as for the LSTM."""
+    a, hprev, hhn = saved["gates"], saved["hprev"], saved["hhn"]
+    hid = dh.shape[1]
+    dg = xp.empty_like(a)  # d of x W_ih^T + b_ih
+    dgh = xp.empty_like(a)  # d of h W_hh^T + b_hh: the same for r and z, times r for n
+    deriv = xp.empty((dh.shape[0], a.shape[1]), a.dtype)
+    for s, b in steps.backward:
+        dhs = dh[:b]
+        if dout is not None:
+            dhs += dout[s:s + b]
+        g, gh, act, d = dg[s:s + b], dgh[s:s + b], a[s:s + b], deriv[:b]
+        rz, nn = act[:, :2 * hid], act[:, 2 * hid:]
+        xp.subtract(1, rz, out=d[:, :2 * hid])  # s (1 - s) for r and z
+        d[:, :2 * hid] *= rz
+        xp.multiply(nn, nn, out=d[:, 2 * hid:])  # 1 - n^2 for n
+        xp.subtract(1, d[:, 2 * hid:], out=d[:, 2 * hid:])
+        dhz = dhs * act[:, hid:2 * hid]  # the path h -> z * h
+        dn = g[:, 2 * hid:]
+        xp.subtract(dhs, dhz, out=dn)  # dh * (1 - z)
+        dn *= d[:, 2 * hid:]
+        dz = g[:, hid:2 * hid]
+        xp.subtract(hprev[s:s + b], nn, out=dz)  # d z = dh * (h - n)
+        dz *= dhs
+        xp.multiply(dn, hhn[s:s + b], out=g[:, :hid])  # d r = dn * (h W_hn + b_hn)
+        g[:, :2 * hid] *= d[:, :2 * hid]
+        gh[:, :2 * hid] = g[:, :2 * hid]
+        xp.multiply(dn, act[:, :hid], out=gh[:, 2 * hid:])
+        xp.matmul(gh, w_hh, out=dhs)
+        dhs += dhz
+    return dg, dgh
+
+
+# ---- the op -------------------------------------------------------------------------------------------------
+def _arr(t):
+    return None if t is None else t._data
+
+
+def _rows(a):
+    """An (N, features) view of a packed (N, F) or padded (T, B, F) array."""
+    return a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
+
+
+def rnn_layer(mode: str, x: Tensor, batch_sizes: tuple, h0: Tensor | None, c0: Tensor | None, w_ih: Tensor,
+              w_hh: Tensor, b_ih: Tensor | None = None, b_hh: Tensor | None = None, w_hr: Tensor | None = None,
+              reverse: bool = False):
+    """One layer, one direction, over a packed sequence.
+
+    x: (N, I) packed input, or (T, B, I) padded (then batch_sizes is (B,) * T); batch_sizes: rows per step
+    (summing to N); h0: (B, P) or None (zeros); c0: (B, H) or None (LSTM only); w_ih (G*H, I),
+    w_hh (G*H, P), biases (G*H,), w_hr (P, H) (LSTM projection).
+    Returns (output (N, P) or (T, B, P), h_n (B, P), c_n (B, H) or None).
+    """
+    if not batch_sizes:
+        raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
+    for state in (h0, c0):
+        if state is not None and state._data.dtype != w_hh._data.dtype:
+            raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {type_word(state._data.dtype)} "
+                               f"and {type_word(w_hh._data.dtype)}")
+    xp = x.device.xp
+    xd, wih, whh = _rows(x._data), w_ih._data, w_hh._data
+    dt = xd.dtype
+    batch = batch_sizes[0]
+    hid = whh.shape[0] // _GATES[mode]
+    p = whh.shape[1]
+    steps = _Steps(batch_sizes, reverse)
+    inputs = (x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr)
+    keep = _GradMode.enabled and any(t is not None and t._requires_grad for t in inputs)
+    a = xd @ wih.T  # every step's input projection at once
+    if b_ih is not None:
+        a += b_ih._data
+        if mode != "GRU":  # the GRU's b_hn sits inside r * (...): added per step
+            a += b_hh._data
+    h = xp.zeros((batch, p), dt) if h0 is None else h0._data.astype(dt, copy=True)
+    c = None
+    with _errstate(xp):
+        if mode == "LSTM":
+            c = xp.zeros((batch, hid), dt) if c0 is None else c0._data.astype(dt, copy=True)
+            out, saved = _lstm_forward(xp, a, h, c, steps, whh, _arr(w_hr), keep)
+        elif mode == "GRU":
+            out, saved = _gru_forward(xp, a, h, steps, whh, _arr(b_hh), keep)
+        else:
+            out, saved = _rnn_forward(xp, a, h, steps, whh, mode == "RNN_RELU", keep)
+    dev = x.device
+    out = out.reshape(x._data.shape[:-1] + out.shape[-1:])
+    outs = (_make(out, dev), _make(h, dev), None if c is None else _make(c, dev))
+    if keep:
+        node = _NODES[mode](inputs, saved, batch_sizes, reverse)
+        for nr, t in enumerate(outs):
+            if t is not None:
+                record(t, node)
+                if nr:
+                    t._output_nr = nr
+    return outs
+
+
+class _RnnLayerBackward(Node):
+    """The node of one rnn_layer call. Three outputs: output (0), h_n (1), c_n (2, LSTM).
+
+    Inputs (x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr); the gradients of h_n and c_n arrive through
+    `_add_output_grad`, the output's as backward's argument (any of them may be missing)."""
+
+    mode = ""
+    _out_hooks = None  # {output_nr: {id: hook}} for h_n and c_n
+
+    def __init__(self, inputs, saved: dict, batch_sizes: tuple, reverse: bool):
+        x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr = inputs
+        super().__init__(inputs, (x, w_ih, w_hh, w_hr))
+        self.arrays = saved
+        self.batch_sizes, self.reverse = batch_sizes, reverse
+
+    def _release_extra(self) -> None:
+        self.arrays = None
+
+    def _add_output_grad(self, nr: int, g) -> None:
+        slots = self._out_grads
+        if slots is None:
+            slots = self._out_grads = [None, None, None]
+        slots[nr] = g if slots[nr] is None else slots[nr] + g
+
+    def _output_hook_table(self, nr: int) -> dict:
+        """The hooks registered on output nr's gradient (h_n.register_hook, c_n.retain_grad)."""
+        if self._out_hooks is None:
+            self._out_hooks = {}
+        return self._out_hooks.setdefault(nr, {})
+
+    def _output_grads(self, g) -> list:
+        """[d output, d h_n, d c_n] (None where no gradient arrived), after their tensors' hooks."""
+        slots, self._out_grads = self._out_grads, None
+        grads = [g] + (slots[1:] if slots is not None else [None, None])
+        for nr, hooks in (self._out_hooks or {}).items():
+            for hook in list(hooks.values()):
+                if grads[nr] is not None:
+                    res = hook(grads[nr])
+                    grads[nr] = grads[nr] if res is None else res
+        return grads
+
+    def backward(self, g):
+        x, w_ih, w_hh, w_hr = self.saved_tensors
+        slots = self._output_grads(g)
+        g = slots[0]
+        xp = x.device.xp
+        xd, whh = _rows(x._data), w_hh._data
+        dt = xd.dtype
+        batch = self.batch_sizes[0]
+        hid = whh.shape[0] // _GATES[self.mode]
+        dout = None if g is None else _rows(g._data)
+        dh = xp.zeros((batch, whh.shape[1]), dt) if slots[1] is None else slots[1]._data.astype(dt, copy=True)
+        dc = None
+        steps = _Steps(self.batch_sizes, self.reverse)
+        if self.mode == "LSTM":
+            dc = xp.zeros((batch, hid), dt) if slots[2] is None else slots[2]._data.astype(dt, copy=True)
+            dgx, dgh, dh_all = _lstm_backward(xp, self.arrays, dout, dh, dc, steps, whh, _arr(w_hr))
+        elif self.mode == "GRU":
+            (dgx, dgh), dh_all = _gru_backward(xp, self.arrays, dout, dh, dc, steps, whh), None
+        else:
+            (dgx, dgh), dh_all = _rnn_backward(xp, self.arrays, dout, dh, dc, steps, whh), None
+        need = [e[0] is not None for e in self.next_functions]
+        db_x = dgx.sum(0) if need[5] or need[6] else None
+        db_h = (db_x.copy() if dgh is dgx else dgh.sum(0)) if need[6] else None  # LSTM, RNN: the same sum
+        grads = [
+            (dgx @ w_ih._data).reshape(x._data.shape) if need[0] else None,
+            dh if need[1] else None,
+            dc if need[2] else None,
+            dgx.T @ xd if need[3] else None,
+            dgh.T @ self.arrays["hprev"] if need[4] else None,
+            db_x if need[5] else None,
+            db_h,
+            dh_all.T @ self.arrays["hu"] if need[7] else None,
+        ]
+        dev = x.device
+        out = tuple(None if a is None else _make(a, dev) for a in grads)
+        if _GradMode.enabled:  # create_graph: these gradients are not themselves differentiable
+            from ..autograd.function import DelayedError
+
+            depends = [t for t in (g, slots[1], slots[2], x, w_ih, w_hh, w_hr) if t is not None and t._requires_grad]
+            if depends:
+                msg = f"the derivative of {self.name()} is not implemented (no double backward through RNN layers)"
+                out = tuple(None if t is None else record(t, DelayedError(depends, msg)) for t in out)
+        return out
+
+
+class MkldnnRnnLayerBackward0(_RnnLayerBackward):
+    """An LSTM layer (PyTorch's CPU LSTM records one node of this name per layer and direction)."""
+
+    mode = "LSTM"
+
+
+class GruLayerBackward0(_RnnLayerBackward):
+    """A GRU layer (PyTorch composes it from small ops; glasstorch records this one node)."""
+
+    mode = "GRU"
+
+
+class RnnTanhLayerBackward0(_RnnLayerBackward):
+    mode = "RNN_TANH"
+
+
+class RnnReluLayerBackward0(_RnnLayerBackward):
+    mode = "RNN_RELU"
+
+
+_NODES = {"LSTM": MkldnnRnnLayerBackward0, "GRU": GruLayerBackward0, "RNN_TANH": RnnTanhLayerBackward0,
+          "RNN_RELU": RnnReluLayerBackward0}
