@@ -27,6 +27,7 @@ from ._legacy import (  # noqa: F401
     BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor,
 )
 from ._tensor_str import set_printoptions  # noqa: F401
+from ._finfo import finfo, iinfo  # noqa: F401
 from ._ops import creation as _c, indexing as _i, linalg as _l, pointwise as _p, reduction as _r, shape as _s
 from . import autograd  # noqa: F401
 from .autograd.grad_mode import (  # noqa: F401
@@ -155,6 +156,7 @@ from . import cuda  # noqa: E402,F401
 from . import accelerator, backends  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401
 from . import nn, optim, utils  # noqa: E402,F401
+from .nn.functional import cosine_similarity, pairwise_distance  # noqa: E402,F401  (torch has both at the top)
 from ._ops.conv import convolution  # noqa: E402,F401
 from .nn._conv import (  # noqa: E402,F401  torch.conv2d & co.: the functional forms
     adaptive_avg_pool1d, avg_pool1d, conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
@@ -190,6 +192,6 @@ addmm, addmv, addbmm, baddbmm, chain_matmul = _pr.addmm, _pr.addmv, _pr.addbmm, 
 cdist, dist = _pr.cdist, _pr.dist
 det, logdet, slogdet, inverse, pinverse, matrix_power = (_ld.det, _ld.logdet, _ld.slogdet, _ld.linalg_inv,
                                                          _ld.pinverse, _ld.matrix_power)
-cholesky = _ld.torch_cholesky
+cholesky, svd = _ld.torch_cholesky, _ld.svd_legacy
 std_mean, var_mean, aminmax, nansum, nanmean = _st.std_mean, _st.var_mean, _st.aminmax, _st.nansum, _st.nanmean
 cov, corrcoef = _st.cov, _st.corrcoef

@@ -46,7 +46,8 @@ class dtype:
         try:
             return _COMPLEX_OF[self.name]
         except KeyError:
-            raise RuntimeError(f"Unsupported dtype {self.name}") from None
+            what = "complex32 (ComplexHalf), which glasstorch does not have" if self is float16 else "none"
+            raise RuntimeError(f"Unsupported dtype {self.name}: its complex counterpart is {what}") from None
 
 
 class _OptionalDtype(dtype):

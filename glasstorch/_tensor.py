@@ -178,6 +178,8 @@ class Tensor:
     def data(self) -> "Tensor":
         """A tensor sharing this one's array, cut off from autograd."""
         out = _make(self._data, self.device)
+        if self._vc is NO_VERSION:  # the data of an inference tensor is one too
+            out._vc = NO_VERSION
         return out
 
     @data.setter
@@ -350,6 +352,7 @@ class Tensor:
         out.grad = None if self.grad is None else self.grad.__deepcopy__(memo)
         if hasattr(self, "__dict__"):
             out.__dict__.update(self.__dict__)
+            out.__dict__.pop("_post_accumulate_grad_hooks", None)  # hooks stay with the original, as in PyTorch
         memo[id(self)] = out
         return out
 
@@ -777,6 +780,7 @@ class Tensor:
     def pinverse(self, rcond=1e-15): return _ops.linalg_decomp.pinverse(self, rcond)
     def cholesky(self, upper=False): return _ops.linalg_decomp.torch_cholesky(self, upper)
     def matrix_power(self, n): return _ops.linalg_decomp.matrix_power(self, n)
+    def svd(self, some=True, compute_uv=True): return _ops.linalg_decomp.svd_legacy(self, some, compute_uv)
     def aminmax(self, *, dim=None, keepdim=False): return _ops.statistics.aminmax(self, dim=dim, keepdim=keepdim)
     def nansum(self, dim=None, keepdim=False, *, dtype=None): return _ops.statistics.nansum(self, dim, keepdim, dtype=dtype)
     def nanmean(self, dim=None, keepdim=False, *, dtype=None):
@@ -844,6 +848,9 @@ class Tensor:
     def float(self): return _ops.creation.to(self, _dtype.float32)
     def double(self): return _ops.creation.to(self, _dtype.float64)
     def half(self): return _ops.creation.to(self, _dtype.float16)
+    def bfloat16(self): return _ops.creation.to(self, _dtype.bfloat16)
+    def cfloat(self): return _ops.creation.to(self, _dtype.complex64)
+    def cdouble(self): return _ops.creation.to(self, _dtype.complex128)
     def long(self): return _ops.creation.to(self, _dtype.int64)
     def int(self): return _ops.creation.to(self, _dtype.int32)
     def short(self): return _ops.creation.to(self, _dtype.int16)

@@ -17,7 +17,10 @@ stand-ins, refusing everything else with `pickle.UnpicklingError` before it coul
 """
 from __future__ import annotations
 
+import _compat_pickle
 import contextlib
+import functools
+import importlib
 import io
 import os
 import pickle
@@ -36,7 +39,8 @@ from . import _dtype
 from ._atomic import atomic_write
 from ._device import CPU, device
 
-__all__ = ["save", "load", "DEFAULT_PROTOCOL"]
+__all__ = ["save", "load", "DEFAULT_PROTOCOL", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
+           "safe_globals"]
 
 DEFAULT_PROTOCOL = 2
 FileLike = Union[str, os.PathLike, IO[bytes]]
@@ -123,10 +127,10 @@ def _little_endian_numpy(t) -> np.ndarray:
 
 
 class _CheckpointPickler(pickle._Pickler):
-    """Pickles state dicts the way torch.save does, naming torch's globals without importing torch.
+    """Pickles objects the way torch.save does, naming torch's globals without importing torch.
 
-    Only what `load` can read back is accepted; anything else is a TypeError at save time rather
-    than a file that cannot be loaded.
+    Tensors, parameters, dtypes, devices and sizes are written under torch's names, so real torch
+    reads a file of plain containers; other objects (whole modules) are pickled by pickle's rules.
     """
 
     dispatch = dict(pickle._Pickler.dispatch)
@@ -165,9 +169,9 @@ class _CheckpointPickler(pickle._Pickler):
             return (_global("torch", "device"), (str(obj),))
         if kind is glasstorch.Size:
             return (_global("torch", "Size"), (tuple(obj),))
-        raise TypeError(
-            f"glasstorch.save can only save tensors, numbers, strings, None, dtypes, devices and "
-            f"dict/OrderedDict/list/tuple containers of them, but got an object of type {kind.__qualname__}")
+        # anything else (a whole Module, a user's object): pickle's own rules, as torch.save does;
+        # loading it back needs weights_only=False or its classes in the safe-globals allow-list
+        return NotImplemented
 
     def _reduce_tensor(self, t, requires_grad: bool):
         """torch's `_rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks)` call."""
@@ -386,6 +390,96 @@ def _allowed_globals() -> dict[str, Any]:
 
 _ALLOWED_GLOBALS = _allowed_globals()
 
+
+# ================================================================================================
+# The user's allow-list: torch.serialization.add_safe_globals & co.
+# ================================================================================================
+_marked_safe_globals: set = set()  # classes/functions, or (object, "module.name") pairs
+
+
+def add_safe_globals(safe_globals: list) -> None:
+    """Allow these classes/functions in `load(weights_only=True)`: only add what you trust.
+
+    An entry is the object, named by its `__module__` and `__qualname__`, or an (object, "module.name")
+    pair for one pickled under another name.
+    """
+    global _marked_safe_globals
+    _marked_safe_globals = _marked_safe_globals | set(safe_globals)
+
+
+def get_safe_globals() -> list:
+    """The classes/functions (and pairs) added by `add_safe_globals` or an active `safe_globals`."""
+    return list(_marked_safe_globals)
+
+
+def clear_safe_globals() -> None:
+    """Forget every class/function added by `add_safe_globals`."""
+    global _marked_safe_globals
+    _marked_safe_globals = set()
+
+
+class safe_globals:
+    """Context manager: `with safe_globals([Net]): load(f)` allows Net only inside the block."""
+
+    def __init__(self, safe_globals: list):
+        self.safe_globals = safe_globals
+
+    def __enter__(self) -> None:
+        add_safe_globals(self.safe_globals)
+
+    def __exit__(self, *exc) -> None:
+        global _marked_safe_globals
+        _marked_safe_globals = _marked_safe_globals - set(self.safe_globals)
+
+
+def _user_allowed_globals() -> dict[str, Any]:
+    """'module.name' -> object for the current allow-list; entries are checked here, as torch does."""
+    table = {}
+    for entry in _marked_safe_globals:
+        if isinstance(entry, tuple):
+            if len(entry) != 2:
+                raise ValueError("Expected tuple of length 2 (global, str of callable full path), but got "
+                                 f"tuple of length: {len(entry)}")
+            if type(entry[1]) is not str:
+                raise TypeError("Expected second item in tuple to be str of callable full path, but got: "
+                                f"{type(entry[1])}")
+            obj, name = entry
+        else:
+            obj, name = entry, f"{entry.__module__}.{entry.__qualname__}"
+        table[name] = obj
+    return table
+
+
+def _python3_name(module: str, name: str) -> tuple[str, str]:
+    """A protocol-2 pickle's Python 2 name (__builtin__.set) as Python 3's (builtins.set), like fix_imports."""
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        return _compat_pickle.NAME_MAPPING[(module, name)]
+    return _compat_pickle.IMPORT_MAPPING.get(module, module), name
+
+
+def _glasstorch_module(module: str) -> str:
+    """A module named in a torch checkpoint as glasstorch's: torch.nn.modules.linear -> glasstorch.nn.modules.linear."""
+    for torch_name, ours in (("torchvision", "glasstorch.vision"), ("torch", "glasstorch")):
+        if module == torch_name or module.startswith(torch_name + "."):
+            return ours + module[len(torch_name):]
+    return module
+
+
+def _weights_only_error(message: str) -> pickle.UnpicklingError:
+    """torch.load's refusal text around the reason the restricted unpickler gave."""
+    return pickle.UnpicklingError(
+        "Weights only load failed. This file can still be loaded, to do so you have two options, "
+        "\x1b[1mdo those steps only if you trust the source of the checkpoint\x1b[0m. \n"
+        "\t(1) In PyTorch 2.6, we changed the default value of the `weights_only` argument in `torch.load` "
+        "from `False` to `True`. Re-running `torch.load` with `weights_only` set to `False` will likely "
+        "succeed, but it can result in arbitrary code execution. Do it only if you got the file from a "
+        "trusted source.\n"
+        "\t(2) Alternatively, to load with `weights_only=True` please check the recommended steps in the "
+        "following error message.\n"
+        f"\tWeightsUnpickler error: {message}\n\n"
+        "Check the documentation of torch.load to learn more about types accepted by default with "
+        "weights_only https://pytorch.org/docs/stable/generated/torch.load.html.")
+
 _OPS: dict[int, tuple[Callable, tuple]] = {}
 
 
@@ -407,9 +501,11 @@ class _CallbackError(Exception):
 class _Unpickler:
     """Interprets pickle opcodes over a bytes buffer, building only data and allowlisted stand-ins.
 
-    Unlike pickle.Unpickler, nothing is ever looked up by name: GLOBAL resolves through
-    `_ALLOWED_GLOBALS`, REDUCE calls only `_Rebuilder`s, BUILD only sets OrderedDict attributes,
-    and opcodes that create arbitrary objects (INST, OBJ, NEWOBJ, EXT*) are not implemented.
+    Unlike pickle.Unpickler, nothing is ever imported by name: GLOBAL resolves through
+    `_ALLOWED_GLOBALS` and the user's allow-list (`add_safe_globals`), REDUCE calls only `_Rebuilder`s
+    and allow-listed functions or classes, NEWOBJ creates only instances of allow-listed classes, BUILD
+    only sets OrderedDict attributes or the state of allow-listed classes' instances; INST, OBJ and
+    EXT* are not implemented.
     """
 
     def __init__(self, buf, pos: int = 0, persistent_load: Callable | None = None):
@@ -420,6 +516,15 @@ class _Unpickler:
         self.metastack: list[list] = []
         self.memo: dict[int, Any] = {}
 
+    @functools.cached_property
+    def user_globals(self) -> dict[str, Any]:
+        """The allow-list, read when first needed and then fixed: code it admits cannot widen it mid-load."""
+        return self.call(_user_allowed_globals)  # a malformed entry's own error, as torch raises it
+
+    @functools.cached_property
+    def user_objects(self) -> set[int]:
+        return {id(obj) for obj in self.user_globals.values()}
+
     def load(self) -> Any:
         """Run until STOP and return the unpickled object; `self.pos` is then just past STOP."""
         while True:
@@ -427,8 +532,9 @@ class _Unpickler:
             code = self.read(1)[0]
             if code not in _OPS and code != pickle.STOP[0]:
                 raise pickle.UnpicklingError(
-                    f"Weights only load failed: unsupported pickle opcode {_opname(code)} at byte {start}; "
-                    "glasstorch.load reads only tensors, dtypes, devices and plain containers")
+                    f"Unsupported operand {code}: pickle opcode {_opname(code)} at byte {start}; "
+                    "glasstorch.load with weights_only=True reads only tensors, dtypes, devices, plain "
+                    "containers and allow-listed classes")
             try:
                 if code == pickle.STOP[0]:
                     return self.stack.pop()
@@ -633,21 +739,21 @@ class _Unpickler:
     @_op(pickle.GLOBAL)
     def _global(self):
         module = self.readline()
-        self.push(_find_global(module, self.readline()))
+        self.push(_find_global(module, self.readline(), self.user_globals))
 
     @_op(pickle.STACK_GLOBAL)
     def _stack_global(self):
         name, module = self.stack.pop(), self.stack.pop()
         if type(name) is not str or type(module) is not str:
             raise pickle.UnpicklingError("STACK_GLOBAL requires str module and name")
-        self.push(_find_global(module, name))
+        self.push(_find_global(module, name, self.user_globals))
 
     @_op(pickle.REDUCE)
     def _reduce(self):
         args = self.stack.pop()
         func = self.stack[-1]
-        if type(func) is not _Rebuilder:
-            raise pickle.UnpicklingError(f"Weights only load failed: REDUCE of a non-allowlisted callable {func!r}")
+        if type(func) is not _Rebuilder and id(func) not in self.user_objects:
+            raise pickle.UnpicklingError(f"REDUCE of a non-allowlisted callable {func!r}")
         if type(args) is not tuple:
             raise pickle.UnpicklingError(f"REDUCE arguments must be a tuple, got {type(args).__name__}")
         self.stack[-1] = self.call(func, *args)
@@ -657,33 +763,107 @@ class _Unpickler:
         # torch uses BUILD only to restore OrderedDict attributes such as state_dict()._metadata
         state = self.stack.pop()
         inst = self.stack[-1]
+        if type(inst) is not OrderedDict and id(type(inst)) in self.user_objects:
+            self.call(_set_state, inst, state)
+            return
         if type(inst) is not OrderedDict or type(state) is not dict:
             raise pickle.UnpicklingError(
-                f"Weights only load failed: can only BUILD an OrderedDict from a dict, got {type(inst).__name__}")
+                f"Can only BUILD an OrderedDict from a dict or an instance of a class allowlisted via "
+                f"`add_safe_globals`, got {type(inst).__name__}")
         for key in state:
             if type(key) is not str or hasattr(OrderedDict, key):
                 raise pickle.UnpicklingError(f"refusing to set OrderedDict attribute {key!r}")
         inst.__dict__.update(state)
 
+    @_op(pickle.NEWOBJ)
+    def _newobj(self):
+        args = self.stack.pop()
+        self._new(self.stack.pop(), args, {})
+
+    @_op(pickle.NEWOBJ_EX)
+    def _newobj_ex(self):
+        kwargs, args = self.stack.pop(), self.stack.pop()
+        self._new(self.stack.pop(), args, kwargs)
+
+    def _new(self, cls, args, kwargs) -> None:
+        """cls.__new__(cls, *args, **kwargs), for allow-listed classes only (no __init__ runs)."""
+        if not isinstance(cls, type) or id(cls) not in self.user_objects:
+            raise pickle.UnpicklingError(
+                f"Can only create new object for classes allowlisted via `add_safe_globals` but got {cls!r}")
+        if type(args) is not tuple or type(kwargs) is not dict:
+            raise pickle.UnpicklingError("NEWOBJ arguments must be a tuple and a dict")
+        self.push(self.call(cls.__new__, cls, *args, **kwargs))
+
     @_op(pickle.BINPERSID)
     def _binpersid(self):
         pid = self.stack.pop()
         if self.persistent_load is None or type(pid) is not tuple or not pid or pid[0] not in ("storage", b"storage"):
-            raise pickle.UnpicklingError(f"Weights only load failed: only storages may be persistent ids, got {pid!r}")
+            raise pickle.UnpicklingError(f"only storages may be persistent ids, got {pid!r}")
         self.push(self.call(self.persistent_load, pid))
 
 
-def _find_global(module: str, name: str):
-    """The allowlisted stand-in for GLOBAL module.name; everything else is refused, unimported."""
+def _find_global(module: str, name: str, user_globals: dict[str, Any]):
+    """The stand-in or allow-listed object for GLOBAL module.name; everything else is refused, unimported."""
+    module, name = _python3_name(module, name)
     full = f"{module}.{name}"
     if full in _ALLOWED_GLOBALS:
         return _ALLOWED_GLOBALS[full]
     if module == "torch" and name in _MISSING_DTYPES:
         raise RuntimeError(f"glasstorch.load: the checkpoint uses torch.{name}, which glasstorch does not support")
+    for candidate in (full, f"{_glasstorch_module(module)}.{name}"):  # torch's classes are glasstorch's
+        if candidate in user_globals:
+            return user_globals[candidate]
     raise pickle.UnpicklingError(
-        f"Weights only load failed: unsupported GLOBAL {full} is not an allowed global. glasstorch.load "
-        "rebuilds only tensors, parameters, dtypes, devices and plain containers, and never runs code "
-        "from a file.")
+        f"Unsupported global: GLOBAL {full} was not an allowed global by default. Please use "
+        f"`torch.serialization.add_safe_globals([{full}])` or the `torch.serialization.safe_globals([{full}])` "
+        "context manager to allowlist this global if you trust this class/function.")
+
+
+def _set_state(inst, state) -> None:
+    """BUILD on an allow-listed class's instance: its __setstate__, else pickle's own rule."""
+    if hasattr(inst, "__setstate__"):
+        inst.__setstate__(state)
+        return
+    slotstate = None
+    if isinstance(state, tuple) and len(state) == 2:
+        state, slotstate = state
+    if state:
+        inst.__dict__.update(state)
+    for key, value in (slotstate or {}).items():
+        setattr(inst, key, value)
+
+
+class _TrustedUnpickler(pickle.Unpickler):
+    """weights_only=False: pickle's own unpickler, which CAN run code the file names (as in torch).
+
+    Storages come from persistent_load as in the restricted path; torch's rebuild functions map to
+    glasstorch's stand-ins and any other torch.X / torchvision.X class to glasstorch's.
+    """
+
+    def __init__(self, data: bytes, storages: Callable):
+        super().__init__(io.BytesIO(data))
+        self._storages = storages
+
+    def persistent_load(self, pid):
+        return self._storages(pid)
+
+    def find_class(self, module: str, name: str):
+        py3_module, py3_name = _python3_name(module, name)
+        full = f"{py3_module}.{py3_name}"
+        if full in _ALLOWED_GLOBALS:
+            return _ALLOWED_GLOBALS[full]
+        ours = _glasstorch_module(py3_module)
+        if ours == py3_module:
+            return super().find_class(module, name)
+        try:
+            return super().find_class(ours, py3_name)
+        except (ImportError, AttributeError):
+            # glasstorch files a class in another module than torch (torch.nn.modules.sparse.Embedding)
+            package = "glasstorch.nn" if ours.startswith("glasstorch.nn.") else ours.rpartition(".")[0]
+            found = getattr(importlib.import_module(package), py3_name, None)
+            if found is None:
+                raise AttributeError(f"glasstorch has no counterpart of {full}") from None
+            return found
 
 
 def _opname(code: int) -> str:
@@ -833,12 +1013,15 @@ def _archive_prefix(names: list[str]) -> str:
     raise RuntimeError("glasstorch.load: the zip file has no data.pkl record; it is not a torch.save checkpoint")
 
 
-def _load_zip(file: IO[bytes], placer: _Placer, mapped: np.ndarray | None) -> Any:
+def _load_zip(file: IO[bytes], placer: _Placer, mapped: np.ndarray | None, weights_only: bool = True) -> Any:
     try:
         with zipfile.ZipFile(file) as zf:
             prefix = _archive_prefix(zf.namelist())
             storages = _ZipStorages(zf, prefix, placer, mapped)
-            return _Unpickler(zf.read(prefix + "data.pkl"), persistent_load=storages).load()
+            data = zf.read(prefix + "data.pkl")
+            if not weights_only:
+                return _TrustedUnpickler(data, storages).load()
+            return _Unpickler(data, persistent_load=storages).load()
     except (zipfile.BadZipFile, EOFError, zlib.error) as e:
         raise RuntimeError(f"glasstorch.load failed reading zip archive: {e}. The checkpoint file is "
                            "truncated or corrupted.") from None
@@ -932,15 +1115,28 @@ def _load_legacy(buf: bytes, placer: _Placer) -> Any:
 
 
 def load(f: FileLike, map_location: MapLocation = None, pickle_module: Any = None, *,
-         weights_only: bool | None = True, mmap: bool | None = None, **pickle_load_args) -> Any:
-    """Load an object saved by `glasstorch.save` or `torch.save`, without ever running code from the file.
+         weights_only: bool | None = None, mmap: bool | None = None, **pickle_load_args) -> Any:
+    """Load an object saved by `glasstorch.save` or `torch.save`.
 
-    `weights_only=False` is accepted but changes nothing: glasstorch never unpickles arbitrary objects.
+    weights_only (the default, None meaning True as in PyTorch 2.13) runs no code from the file: only
+    tensors, dtypes, devices, plain containers and classes in the allow-list (`add_safe_globals`,
+    `safe_globals`) are rebuilt, anything else is a pickle.UnpicklingError with torch's text.
+    `weights_only=False` unpickles arbitrary objects (whole modules): only for files you trust.
     `map_location` (str, device, {saved: new} dict, or callable(storage, location)) picks devices;
     `mmap=True` maps storages copy-on-write from the file instead of reading them.
     """
-    if pickle_module is not None:
+    weights_only = True if weights_only is None else bool(weights_only)
+    if pickle_module is not None and (weights_only or pickle_module is not pickle):
         raise RuntimeError("Can not safely load weights when explicit pickle_module is specified")
+    try:
+        return _load(f, map_location, weights_only, mmap)
+    except pickle.UnpicklingError as e:
+        if not weights_only:
+            raise
+        raise _weights_only_error(str(e)) from None
+
+
+def _load(f: FileLike, map_location: MapLocation, weights_only: bool, mmap: bool | None) -> Any:
     placer = _Placer(map_location)
     with _open_for_reading(f) as file:
         start = file.read(4)
@@ -949,7 +1145,7 @@ def load(f: FileLike, map_location: MapLocation = None, pickle_module: Any = Non
             raise EOFError(f"glasstorch.load: {_describe(f)} is empty")
         if start == _ZIP_MAGIC:
             mapped = _map_file(f, file) if mmap else None
-            return _load_zip(file, placer, mapped)
+            return _load_zip(file, placer, mapped, weights_only)
         if mmap:
             raise RuntimeError("mmap can only be used with files saved with "
                                "`torch.save(_use_new_zipfile_serialization=True)`")

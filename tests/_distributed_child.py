@@ -138,6 +138,7 @@ put("err_all_gather_len", error_of(lambda: dist.all_gather([torch.zeros(2, 3)], 
 put("err_into_tensor", error_of(lambda: dist.all_gather_into_tensor(torch.zeros(3), torch.zeros(2))))
 put("err_bad_src", error_of(lambda: dist.broadcast(torch.zeros(2), src=5)))
 put("err_twice", error_of(lambda: dist.init_process_group("gloo")))
+put("err_nccl", error_of(lambda: dist.new_group(backend="nccl")))
 
 # ---- DDP with a DistributedSampler: SGD with momentum, two epochs ----
 torch.manual_seed(100 + rank)  # different initial weights per rank: DDP must broadcast rank 0's

@@ -25,6 +25,10 @@ def with_zeros(rng, shape):
     return rng.choice([0.0, 0.5, -1.5, 2.0], shape)
 
 
+def _ints(t, scale):
+    return (t * scale).nan_to_num(0.0, 0.0, 0.0).long()
+
+
 def _eye(m, a):
     return m.eye(a.shape[-1], dtype=a.dtype)
 
@@ -108,14 +112,17 @@ TABLE = [
     Op("xlogy_scalar_self", lambda m, a: m.xlogy(2.0, a), UNARY, pos),
     Op("exp2", lambda m, a: m.exp2(a), UNARY),
     Op("ldexp", lambda m, a, b: m.ldexp(a, b), BINARY),
-    Op("ldexp_int_exponent", lambda m, a: a.ldexp(m.tensor([1, -2, 3, 0])), [((3, 4),), ((4,),)]),
+    # an integer exponent: PyTorch's gradient is 0 where it is negative (see LdexpBackward0), which
+    # is not the derivative, so no gradcheck; the comparison with torch's gradient still runs
+    Op("ldexp_int_exponent", lambda m, a: a.ldexp(m.tensor([1, -2, 3, 0])), [((3, 4),), ((4,),)], gradcheck=False),
     Op("fmax", lambda m, a, b: m.fmax(a, b), BINARY),
     Op("fmin", lambda m, a, b: a.fmin(b), BINARY),
     Op("float_power", lambda m, a, b: m.float_power(a, b), BINARY, (pos, real)),
     Op("float_power_scalar", lambda m, a: (a.float_power(2), m.float_power(2.5, a)), UNARY),
-    Op("sgn", lambda m, a: m.sgn(a), UNARY, AWAY0),
-    Op("gcd_lcm", lambda m, a, b: (m.gcd((a * 20).long(), (b * 30).long()), (a * 9).long().lcm((b * 7).long())),
-       BINARY, grad=False),
+    Op("sgn", lambda m, a: m.sgn(a), UNARY, AWAY0, grad=False),  # (PyTorch's zero gradient is a ZeroTensor)
+    # (integers from finite values only: PyTorch's own gcd faults on the smallest int64, which NaN casts to)
+    Op("gcd_lcm", lambda m, a, b: (m.gcd(_ints(a, 20), _ints(b, 30)), _ints(a, 9).lcm(_ints(b, 7))), BINARY,
+       grad=False),
     Op("heaviside", lambda m, a, b: m.heaviside(a, b), BINARY[:3], (AWAY0, real), grad=False),
     # ---- logic and bits (integer results: no gradient) ----------------------------------------------
     Op("lshift", lambda m, a, b: (a * 10).long() << (b.abs() * 3).long(), BINARY, grad=False),

@@ -222,6 +222,7 @@ def _operand_value(rng, spec):
     ("pow", ("scalar", "negfloat"), ("tensor", (3,), "float64", "normal"), False, 0),  # (-1.5) ** x: nan grad
     ("pow", ("tensor", (), "int32", "normal"), ("tensor", (), "float64", "normal"), False, 0),  # log(int) in float32
     ("sub_alpha", ("tensor", (), "float64", "normal"), ("tensor", (), "float32", "normal"), False, 0),  # b * 3 in f32
+    ("add_alpha", ("tensor", (), "bool", "normal"), ("scalar", "bool"), False, 0),  # True * True: an int
 ))
 def test_binary(case):
     """Arithmetic, comparisons, logical/bitwise ops, pow, where, clamp, lerp: any dtype pair,
@@ -358,8 +359,9 @@ def test_reduction(case):
         # (a PyTorch bug, not an API decision); glasstorch reduces everything, as sum(dim=()) does
         dim = -1
     fn = REDUCTIONS[name]
-    # a reduction sums up to numel terms of magnitude |x| (|x|^2 for var, |x|^p for norms)
-    scale = max(1, x.size) * magnitude(x) ** (3 if name in ("var", "std", "var_unbiased", "norm", "prod") else 1)
+    # a reduction sums up to numel terms of magnitude |x|, or |x|^2 for var/std (norms and products
+    # add positive terms or multiply: no cancellation, their errors are relative)
+    scale = max(1, x.size) * magnitude(x) ** (2 if name in ("var", "std", "var_unbiased") else 1)
     run_both(lambda m, t: fn(m, t, dim, keepdim, option), [x], seed=seed, contiguous=contiguous, scale=scale)
 
 

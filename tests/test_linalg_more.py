@@ -424,7 +424,8 @@ def test_methods_and_aliases_exist_where_torch_has_them():
                  "cross", "vdot", "addmm", "addmv", "addbmm", "baddbmm", "dist", "det", "logdet", "slogdet",
                  "inverse", "pinverse", "cholesky", "matrix_power", "aminmax", "nansum", "nanmean", "cov",
                  "corrcoef", "hypot", "atan2", "copysign", "logaddexp", "logaddexp2", "xlogy", "heaviside", "frac",
-                 "deg2rad", "rad2deg", "sinc", "logit", "erfc", "erfinv", "i0", "nan_to_num", "signbit", "positive"):
+                 "deg2rad", "rad2deg", "sinc", "logit", "erfc", "erfinv", "i0", "nan_to_num", "signbit", "positive",
+                 "exp2", "ldexp", "fmax", "fmin", "float_power", "sgn", "gcd", "lcm"):
         assert hasattr(torch.Tensor, name) and hasattr(G.Tensor, name), name
         assert hasattr(G, name), name
 
@@ -495,3 +496,46 @@ def test_scan_fallback_without_ufunc_accumulate():
         for axis in (0, 1, 2):
             np.testing.assert_allclose(_scan(np, NoAccumulate(f), d, axis), f.accumulate(d, axis=axis),
                                        rtol=1e-13, equal_nan=True)
+
+
+def test_det_gradient_of_singular_matrices():
+    """The gradient of det is the adjugate, which singular matrices have too (rank n - 1: nonzero)."""
+    rank2 = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.5], [1.0, 1.0, 1.0]])
+    rank2[1] = rank2[0] * 2 + rank2[2]  # exactly dependent rows
+    grads(lambda m, a: m.linalg.det(a), rank2)
+    grads(lambda m, a: m.linalg.det(a), np.stack([rank2, np.eye(3) * 2]))  # one singular matrix in a batch
+
+
+# ---- torch.svd, the older spelling of linalg.svd --------------------------------------------------
+@pytest.mark.parametrize("shape", [(4, 3), (3, 5), (2, 4, 4)])
+@pytest.mark.parametrize("some", [True, False])
+def test_legacy_svd(shape, some):
+    """torch.svd returns V (not Vh); singular vectors are unique up to sign, so U S V^T and the
+    sign-free quantities are compared, and gradients of S (unique) against torch's."""
+    a = np.random.default_rng(3).standard_normal(shape)
+    (ag,), (at,) = tensors(G, [a], requires_grad=True), tensors(torch, [a], requires_grad=True)
+    ours, theirs = G.svd(ag, some=some), torch.svd(at, some=some)
+    assert type(ours).__name__ == "svd" and repr(ours).startswith("torch.return_types.svd(\nU=")
+    for o, t in zip(ours, theirs):
+        assert tuple(o.shape) == tuple(t.shape)
+    assert_same(ours.S, theirs.S)
+    k = min(shape[-2:])
+    recon = (ours.U[..., :k] * ours.S.unsqueeze(-2)) @ ours.V[..., :k].mT
+    np.testing.assert_allclose(recon.detach().numpy(), a, rtol=1e-10, atol=1e-12)
+    ours.S.sum().backward()
+    theirs.S.sum().backward()
+    np.testing.assert_allclose(ag.grad.numpy(), at.grad.numpy(), rtol=1e-10, atol=1e-12)
+    assert_same(ag.detach().svd(some=some).S, theirs.S.detach())
+
+
+def test_legacy_svd_without_uv_gives_zero_factors():
+    a = np.random.default_rng(4).standard_normal((4, 3))
+    ours, theirs = G.svd(G.from_numpy(a), compute_uv=False), torch.svd(torch.from_numpy(a), compute_uv=False)
+    for o, t in zip(ours, theirs):
+        assert_same(o, t)
+
+
+def test_pairwise_distance_and_cosine_similarity_at_the_top():
+    a, b = np.random.default_rng(5).standard_normal((2, 3, 4))
+    assert_same(G.pairwise_distance(G.from_numpy(a), G.from_numpy(b)), torch.pairwise_distance(torch.from_numpy(a), torch.from_numpy(b)))
+    assert_same(G.cosine_similarity(G.from_numpy(a), G.from_numpy(b)), torch.cosine_similarity(torch.from_numpy(a), torch.from_numpy(b)))

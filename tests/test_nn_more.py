@@ -549,3 +549,45 @@ def test_embedding_options(kw):
         outs.append((out, weight.grad, weight.detach()))
     for a, b in zip(*outs):
         assert_same(a, b)
+
+
+def test_parametrized_module_copies_loads_and_refuses_pickle():
+    import copy
+    import pickle
+
+    for m in (G, torch):
+        lin = _linear(m, W34)
+        m.nn.utils.parametrizations.weight_norm(lin)
+        twin = copy.deepcopy(lin)
+        assert type(twin).__name__ == "ParametrizedLinear"
+        assert twin.parametrizations.weight.original1 is not lin.parametrizations.weight.original1
+        other = m.nn.Linear(4, 3).double()
+        m.nn.utils.parametrizations.weight_norm(other)
+        other.load_state_dict(lin.state_dict())
+        assert m.equal(other.weight, lin.weight) and m.equal(twin.weight, lin.weight)
+    assert_same_error(lambda m: pickle.dumps(m.nn.utils.parametrizations.weight_norm(m.nn.Linear(2, 2))))
+
+
+def test_structured_pruning():
+    """ln_structured along two dims in turn, then unstructured pruning on top: torch's masks; random_structured
+    zeroes whole channels."""
+    w = RNG.standard_normal((4, 3, 2))
+    masks = []
+    for m in (G, torch):
+        pr = m.nn.utils.prune
+        conv = m.nn.Conv1d(3, 4, 2).double()
+        with m.no_grad():
+            conv.weight.copy_(m.tensor(w))
+        pr.ln_structured(conv, "weight", amount=1, n=2, dim=0)
+        first = conv.weight_mask.clone()
+        pr.ln_structured(conv, "weight", amount=0.34, n=1, dim=-1)
+        pr.l1_unstructured(conv, "weight", amount=2)
+        masks.append((first, conv.weight_mask))
+    for a, b in zip(*masks):
+        assert_same(a, b)
+    conv = G.nn.Conv1d(3, 6, 2)
+    G.nn.utils.prune.random_structured(conv, "weight", amount=2, dim=0)
+    per_channel = conv.weight_mask.sum((1, 2)).numpy()
+    assert sorted(per_channel.tolist()) == [0, 0, 6, 6, 6, 6]
+    assert_same_error(lambda m: m.nn.utils.prune.ln_structured(m.nn.Linear(3, 2), "bias", 1, 2, 0))
+    assert_same_error(lambda m: m.nn.utils.prune.ln_structured(m.nn.Linear(3, 2), "weight", 1, 2, 2))

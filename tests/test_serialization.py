@@ -94,11 +94,10 @@ def test_round_trip_file_object_views_and_requires_grad(protocol):
     assert back["empty"].shape == (0, 3)
 
 
-def test_save_refuses_objects_load_could_not_read(tmp_path):
+def test_save_refuses_unpicklable_objects_before_touching_the_file(tmp_path):
     path = tmp_path / "bad.pt"
-    for bad in (np.zeros(3), lambda: 1, {"x": object()}, {1, 2}):
-        with pytest.raises(TypeError, match="glasstorch.save can only save"):
-            glasstorch.save(bad, path)
+    with pytest.raises((pickle.PicklingError, AttributeError)):  # a lambda has no importable name
+        glasstorch.save({"f": lambda: 1}, path)
     assert os.listdir(tmp_path) == []  # failed before creating any file
 
 
@@ -316,7 +315,7 @@ def test_malicious_checkpoint_is_refused_without_running(tmp_path, kind):
     path = tmp_path / "evil.pt"
     path.write_bytes(zip_checkpoint(payload))
     with pytest.raises(pickle.UnpicklingError, match="Weights only load failed") as info:
-        glasstorch.load(path, weights_only=False)
+        glasstorch.load(path)  # weights_only=True, the default
     expected = {"builtins.open": "GLOBAL io.open", "os.system": f"GLOBAL {os.system.__module__}.system",
                 "eval": "GLOBAL builtins.eval",
                 "stack_global": "GLOBAL io.open", "inst": "opcode INST", "reduce_dtype": "callable torch.float32",
@@ -339,7 +338,7 @@ def test_malicious_legacy_checkpoint_is_refused(tmp_path):
     marker = tmp_path / "marker"
     path = tmp_path / "evil_legacy.pt"
     path.write_bytes(pickle.dumps(_OpenFile(marker), protocol=2))
-    with pytest.raises(pickle.UnpicklingError, match="unsupported GLOBAL io.open"):
+    with pytest.raises(pickle.UnpicklingError, match="Unsupported global: GLOBAL io.open"):
         glasstorch.load(path)
     assert not marker.exists()
 
@@ -562,9 +561,9 @@ def test_safetensors_truncated_and_unsupported(tmp_path):
     path.write_bytes(data[:-3])
     with pytest.raises(gst.SafetensorError, match="file not fully covered"):
         gst.load_file(path)
-    bf16 = header_file({"a": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]}}, bytes(4))
-    with pytest.raises(TypeError, match="BF16, which glasstorch does not support"):
-        gst.load(bf16)
+    u16 = header_file({"a": {"dtype": "U16", "shape": [2], "data_offsets": [0, 4]}}, bytes(4))
+    with pytest.raises(TypeError, match="U16, which glasstorch does not support"):  # (BF16 loads: ml_dtypes)
+        gst.load(u16)
 
 
 def test_safetensors_unpadded_header_and_empty_file():

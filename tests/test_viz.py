@@ -212,7 +212,8 @@ def test_to_html_is_self_contained_and_atomic(tmp_path):
     t.to_html(path)
     data = _page_data(path)
     assert len(data["steps"]) == len(t.steps) and os.path.abspath(__file__) in data["sources"]
-    assert {n["sub"] for n in data["graph"]["nodes"]} >= {"SinBackward0", "PowBackward0", "AddBackward0", "MulBackward0"}
+    subs = {n["sub"] for n in data["graph"]["nodes"]}
+    assert subs >= {"SinBackward0", "PowBackward0", "AddBackward0", "MulBackward0"}
     xs = [n["x"] for n in data["graph"]["nodes"]]
     assert xs == sorted(xs) and len(set(xs)) == len(xs)  # a chain: one column per op, left to right
     assert os.listdir(tmp_path) == ["t.html"]  # no temp file left behind
@@ -332,3 +333,114 @@ def test_seed_page_in_headless_chromium(tmp_path):
         assert f"{name}</text>" in dom and f"<td>{name}</td>" in dom  # a graph box and a backward step row
     assert "<td>370.4638</td>" in dom  # x's gradient in the steps table
     assert dom.count('class="line traced"') == 6  # the six lines of the seed that ran ops
+
+
+class _WebDriver:
+    """The few W3C WebDriver calls the test needs, spoken to chromedriver over HTTP (no selenium)."""
+
+    def __init__(self, chromium: str, driver: str, profile: str):
+        import socket
+        import time
+        import urllib.request
+
+        self._urlopen = urllib.request
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.proc = subprocess.Popen([driver, f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if self._call("GET", "/status")["ready"]:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}", "--window-size=1300,900"]
+        caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome",
+                                                 "goog:chromeOptions": {"binary": chromium, "args": args}}}}
+        self.session = "/session/" + self._call("POST", "/session", caps)["sessionId"]
+
+    def _call(self, method: str, path: str, body: dict | None = None):
+        req = self._urlopen.Request(self.base + path, method=method, headers={"Content-Type": "application/json"},
+                                    data=None if body is None else json.dumps(body).encode())
+        with self._urlopen.urlopen(req, timeout=60) as r:
+            return json.loads(r.read())["value"]
+
+    def do(self, method: str, path: str, body: dict | None = None):
+        return self._call(method, self.session + path, body)
+
+    def find(self, xpath: str) -> str:
+        found = self.do("POST", "/element", {"using": "xpath", "value": xpath})
+        return next(iter(found.values()))
+
+    def close(self) -> None:
+        try:
+            self.do("DELETE", "")
+        finally:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+
+
+def test_clicking_a_source_line_shows_its_values(tmp_path):
+    exe = _chromium()
+    driver = shutil.which("chromedriver")
+    if driver is None:
+        pytest.skip("chromedriver is not installed (.ci/setup-browser installs Debian's chromium-driver)")
+    page = tmp_path / "seed.html"
+    assert cli.main(["trace", SEED_GRAPH, "--out", str(page)]) == 0
+    web = _WebDriver(exe, driver, str(tmp_path / "profile"))
+    try:
+        web.do("POST", "/url", {"url": page.as_uri()})
+        line = web.find("//div[contains(@class, 'traced') and contains(., 'torch.sin(c)')]")
+        web.do("POST", f"/element/{line}/click", {})
+        pane = web.find("//pre[@id='detail-text']")
+        details = web.do("GET", f"/element/{pane}/text")
+        shot = web.do("GET", "/screenshot")
+    finally:
+        web.close()
+    # the forward op of that line with its value and gradient, then its backward node
+    x, a, b, c, d = _sin_chain(torch)
+    assert "sin -> SinBackward0" in details and "backward SinBackward0" in details
+    assert f"input 0: shape [] float32 cpu\n    {c.item():.4f}" in details
+    assert f"output: shape [] float32 cpu\n    {d.item():.4f}" in details
+    assert f"grad: shape [] float32 cpu\n    {d.grad.item():.4f}" in details
+    artifacts = os.environ.get("GLASSTORCH_TEST_ARTIFACTS")  # CI keeps screenshots when this is set
+    if artifacts:
+        import base64
+
+        os.makedirs(artifacts, exist_ok=True)
+        with open(os.path.join(artifacts, "viz_seed_trace.png"), "wb") as f:
+            f.write(base64.b64decode(shot))
+
+
+def test_trace_descends_into_builtin_containers():
+    gt.manual_seed(0)
+    model = gt.nn.Sequential(gt.nn.Linear(4, 3), gt.nn.ReLU(), gt.nn.Linear(3, 2))
+    with viz.trace() as t:
+        loss = model(gt.ones(5, 4)).sum()
+        line = _here() - 1
+        loss.backward()
+    seq = t.steps[1]
+    assert seq["name"] == "Sequential" and seq["line"] == line
+    layers = [s for s in t.steps if s["parent"] == seq["index"]]
+    assert [s["name"] for s in layers] == ["Linear", "ReLU", "Linear"] and all(s["line"] == line for s in layers)
+    # the container's output is its last layer's: one record, so the graph stays connected
+    assert seq["outputs"] == layers[-1]["outputs"]
+    ops = [n["label"] for n in t.graph().nodes if n["kind"] == "op"]
+    assert ops == ["ones", "Linear", "ReLU", "Linear", "sum"]
+    nodes = [s["name"] for s in t.steps if s["kind"] == "node"]
+    assert nodes == ["SumBackward0", "AddmmBackward0", "ReluBackward0", "AddmmBackward0"]
+    first = t.tensors[layers[0]["inputs"][1]]  # the first layer's weight, whose gradient reached it
+    assert first["name"] == "Linear.weight"
+    _close(first["grad"]["values"], model[0].weight.grad.numpy())
+
+
+def test_cli_trace_options_after_the_script_and_script_args():
+    from glasstorch.viz.command import split_script_args
+
+    args = cli.parser().parse_args(["trace", "--max-ops", "7", "s.py", "--out", "o.html", "--epochs", "3", "--",
+                                    "--out", "x"])
+    split_script_args(args)
+    assert (args.script, args.out, args.max_ops) == ("s.py", "o.html", 7)
+    assert args.args == ["--epochs", "3", "--out", "x"]  # unknown ones, and all after `--`, go to the script

@@ -146,6 +146,7 @@ def _conv_forward(x, w, geo, cols=None):
         cols = im2col(x, w.shape[2:], stride, dilation, lo, hi, out, groups)
     wm = w.reshape(groups, o // groups, -1)
     y = wm @ cols if groups > 1 else (wm[0] @ cols[0])[None]  # (g, O/g, N*L)
+    y = y.astype(x.dtype, copy=False)  # (NumPy's bfloat16 product is float32)
     y = y.reshape((o, n) + tuple(out)).swapaxes(0, 1)
     return xp.ascontiguousarray(y), cols
 
@@ -161,13 +162,14 @@ def _conv_input_grad(gm, w, geo, n: int, size):
     c = w.shape[1] * groups
     wm = w.reshape(groups, w.shape[0] // groups, -1)
     cols = wm.swapaxes(1, 2) @ gm if groups > 1 else (wm[0].T @ gm[0])[None]  # (g, C/g*K, N*L)
+    cols = cols.astype(w.dtype, copy=False)
     return col2im(cols, c, n, size, w.shape[2:], stride, dilation, lo, out)
 
 
 def _conv_weight_grad(gm, cols, w_shape):
     """The weight gradient: gm (g, O/g, N*L) channel-major, cols (g, C/g*K, N*L) -> (O, C/g, *K)."""
     gw = gm @ cols.swapaxes(1, 2) if gm.shape[0] > 1 else (gm[0] @ cols[0].T)[None]
-    return gw.reshape(w_shape)
+    return gw.astype(cols.dtype, copy=False).reshape(w_shape)
 
 
 # ---- the graph node ------------------------------------------------------------------------------------

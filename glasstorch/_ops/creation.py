@@ -91,6 +91,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_me
             device = data.device
     else:
         arr = _infer_array(data, dtype)
+        if arr.dtype.kind == "c" and dtype is not None and not dtype.is_complex:
+            raise TypeError("must be real number, not complex")  # Python complex numbers into a real dtype
     arr = arr.astype(dtype.np) if dtype is not None else arr.copy()
     _dtype.from_numpy_dtype(arr.dtype)  # refuse dtypes glasstorch has no tensor for
     return _finish(arr, device, requires_grad)

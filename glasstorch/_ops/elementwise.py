@@ -575,7 +575,10 @@ def exp2(x: Tensor) -> Tensor:
 
 class LdexpBackward0(_BinaryBackward):
     def formula(self, g, a, b, need_a, need_b):
-        scale = exp2(b)
+        # PyTorch's formula takes 2 ** other in other's dtype: for an integer exponent an integer
+        # power, which is 0 for negative exponents; so is the gradient there, as in PyTorch
+        integral = isinstance(b, Tensor) and not b.dtype.is_floating_point
+        scale = P.pow(2, b) if integral else exp2(b)
         return (g * scale if need_a else None), (g * a * scale * math.log(2.0) if need_b else None)
 
 
@@ -635,18 +638,39 @@ def _int_only(name: str, a: Tensor, b: Tensor, fn) -> Tensor:
     ad, bd, _ = prepare(a, b)
     if ad.dtype.kind not in "iu":
         raise not_implemented(f"{name}_cpu", ad.dtype)
+    xp = a.device.xp
     try:
-        data = fn(ad, bd)
+        ad, bd = xp.broadcast_arrays(ad, xp.asarray(bd, dtype=ad.dtype))
     except ValueError:
         raise broadcast_error(a._data.shape, b._data.shape) from None
-    return _make(a.device.xp.asarray(data).astype(ad.dtype, copy=False), a.device)
+    data = fn(xp, _magnitude(xp, ad), _magnitude(xp, bd))
+    return _make(data.astype(ad.dtype), a.device)  # (2^63 wraps to the smallest int64, as in C)
+
+
+def _magnitude(xp, d):
+    """|d| as an unsigned array: exact for the most negative value too, where abs() overflows (and
+    NumPy's gcd would divide that by -1, a hardware fault)."""
+    if d.dtype.kind == "u":
+        return d
+    u = d.view("u%d" % d.dtype.itemsize)
+    return xp.where(d < 0, ~u + xp.ones((), u.dtype), u)
+
+
+def _gcd(xp, a, b):
+    return xp.gcd(a, b)
+
+
+def _lcm(xp, a, b):
+    g = xp.gcd(a, b)
+    one = xp.ones((), g.dtype)
+    return xp.where(g == 0, 0, (a // xp.maximum(g, one)) * b).astype(a.dtype)
 
 
 def gcd(a: Tensor, b: Tensor) -> Tensor:
     """The greatest common divisor of integers (non-negative)."""
-    return _int_only("gcd", a, b, a.device.xp.gcd)
+    return _int_only("gcd", a, b, _gcd)
 
 
 def lcm(a: Tensor, b: Tensor) -> Tensor:
     """The least common multiple of integers (non-negative; 0 where either is 0)."""
-    return _int_only("lcm", a, b, a.device.xp.lcm)
+    return _int_only("lcm", a, b, _lcm)

@@ -70,6 +70,7 @@ def apply(self: Tensor, op, *args, **kwargs) -> Tensor:
         self._check_inplace()
         base = getattr(self, "_base", None)
         if base is not None:
+            _check_not_custom_function_view(self)
             return _apply_to_view(self, base, op, args, kwargs)
         retains = getattr(self, "_retains_grad", False)
         old = _make(self._data.copy(), self.device)
@@ -141,6 +142,20 @@ class AsStridedBackward0(Node):
 
     def _release_extra(self) -> None:
         self.positions = None
+
+
+def _check_not_custom_function_view(self: Tensor) -> None:
+    """A view made inside a custom Function (e.g. a module's backward-hook node) must not change in place:
+    the view+inplace rewrite of its graph would bypass the Function's own backward (PyTorch forbids it too)."""
+    from ..autograd.function import FunctionCtx
+
+    if isinstance(self.grad_fn, FunctionCtx):
+        raise RuntimeError(
+            f"Output {self._output_nr} of {self.grad_fn._fn_class.__name__} is a view and is being modified inplace. "
+            "This view was created inside a custom Function (or because an input was returned as-is) and the "
+            "autograd logic to handle view+inplace would override the custom backward associated with the custom "
+            "Function, leading to incorrect gradients. This behavior is forbidden. You can fix this by cloning "
+            "the output of the custom Function.")
 
 
 def _apply_to_view(self: Tensor, base: Tensor, op, args, kwargs) -> Tensor:

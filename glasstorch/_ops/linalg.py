@@ -110,7 +110,12 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if ad.dtype.kind == "b":  # NumPy would compute a logical product; PyTorch has no bool kernel
         raise not_implemented(_BOOL_KERNELS.get((ad.ndim, bd.ndim), "bmm"), ad.dtype)
     try:
-        data = ad @ bd
+        if ad.dtype.itemsize == 2 and ad.dtype.kind in "fV":
+            # half precision: products summed in float32 and rounded once, as PyTorch's CPU kernels
+            # do (NumPy's float16 loop rounds every step; its bfloat16 one returns float32)
+            data = (ad.astype("float32") @ bd.astype("float32")).astype(ad.dtype)
+        else:
+            data = ad @ bd
     except ValueError:
         raise _matmul_error(a, b) from None
     out = _make(data, a.device)
@@ -211,6 +216,9 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         sx = (xd.size // max(xd.shape[-1], 1), xd.shape[-1]) if xd.ndim > 1 else (1,) + xd.shape
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_shape_str(sx)} and "
                            f"{_shape_str(wd.shape[::-1])})")
+    half = xd.dtype.itemsize == 2 and xd.dtype.kind in "fV"
+    if half:  # float16/bfloat16: sums in float32, rounded once at the end, as PyTorch's CPU kernels do
+        xd, wd = xd.astype("float32"), wd.astype("float32")
     if wd.shape[1] < _SHORT_DOT:
         # The order in which BLAS (and PyTorch) add a short dot product depends on the CPU's
         # kernel; with a ReLU next, a sum that is exactly 0 on paper can land on either side of 0
@@ -221,6 +229,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         data = xd @ wd.T
     if bias is not None:
         data += bias._data
+    if half:
+        data = data.astype(x._data.dtype)
     out = _make(data, x.device)
     if _GradMode.enabled and (x._requires_grad or weight._requires_grad or (bias is not None and bias._requires_grad)):
         record(out, AddmmBackward0(x, weight, bias) if bias is not None else _LinearNoBias(x, weight))

@@ -46,6 +46,7 @@ slogdet_rt = _rt("linalg_slogdet", ("sign", "logabsdet"))
 qr_rt = _rt("linalg_qr", ("Q", "R"))
 eigh_rt = _rt("linalg_eigh", ("eigenvalues", "eigenvectors"))
 svd_rt = _rt("linalg_svd", ("U", "S", "Vh"))
+legacy_svd_rt = _rt("svd", ("U", "S", "V"))
 lstsq_rt = _rt("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
 inv_ex_rt = _rt("linalg_inv_ex", ("inverse", "info"))
 cholesky_ex_rt = _rt("linalg_cholesky_ex", ("L", "info"))
@@ -131,8 +132,24 @@ class LinalgDetBackward0(Node):
 
     def backward(self, g):
         a, det = self.saved_tensors
-        # d det(A) = det(A) tr(A^-1 dA): the gradient is g det(A) A^-T (invertible A)
-        return ((g * det).unsqueeze(-1).unsqueeze(-1) * linalg_inv(a).mT,)
+        g = g.unsqueeze(-1).unsqueeze(-1)
+        try:  # d det(A) = det(A) tr(A^-1 dA): the gradient is g det(A) A^-T
+            return (g * det.unsqueeze(-1).unsqueeze(-1) * linalg_inv(a).mT,)
+        except LinAlgError:  # a singular matrix in the batch: the adjugate, which needs no inverse
+            return (g * _adjugate(a).mT,)
+
+
+def _adjugate(a: Tensor) -> Tensor:
+    """adj(A) = det(A) A^-1, defined for singular A too: with A = U S Vh,
+    adj(A) = det(U) det(Vh) Vh^T diag(prod of the other singular values) U^T."""
+    from .reduction import prod
+
+    u, s, vh = svd(a, full_matrices=False)
+    n = s._data.shape[-1]
+    eye = _eye_like(s, n) > 0
+    others = prod(P.where(eye, 1.0, s.unsqueeze(-2).expand(*s.shape[:-1], n, n)), -1)
+    sign = (det(u) * det(vh)).unsqueeze(-1).unsqueeze(-1)
+    return sign * L.matmul(vh.mT * others.unsqueeze(-2), u.mT)
 
 
 def det(a: Tensor) -> Tensor:
@@ -628,6 +645,19 @@ def svd(a: Tensor, full_matrices: bool = True, *, driver=None):
         saved = (_alias(ut), _alias(st), _alias(vt))
         _record_outputs((ut, st, vt), lambda i: LinalgSvdBackward0(a, *saved, i))
     return svd_rt(ut, st, vt)
+
+
+def svd_legacy(a: Tensor, some: bool = True, compute_uv: bool = True):
+    """torch.svd: A = U diag(S) V^T, the older spelling of linalg.svd (V, not Vh). `some` keeps the
+    reduced factors; without `compute_uv`, U (m, m) and V (n, n) are zeros, as PyTorch returns them."""
+    if not compute_uv:
+        m, n = a.shape[-2:]
+        xp = a.device.xp
+        zeros = (_make(xp.zeros(a.shape[:-2] + k, a._data.dtype), a.device) for k in ((m, m), (n, n)))
+        u, v = zeros
+        return legacy_svd_rt(u, svdvals(a), v)
+    u, s, vh = svd(a, full_matrices=not some)
+    return legacy_svd_rt(u, s, vh.mT)
 
 
 def svdvals(a: Tensor, *, driver=None) -> Tensor:

@@ -42,7 +42,7 @@ def _binary(a: Tensor, b, ufunc, node_cls=None):
 def _float_array(x: Tensor):
     """The input array, cast to the default float dtype when it is integral (exp(int) is float)."""
     d = x._data
-    if d.dtype.kind in "fc":
+    if d.dtype.kind in "fcV":  # (V: bfloat16, from ml_dtypes)
         return d
     return d.astype(_dtype.get_default_dtype().np)
 
@@ -211,6 +211,8 @@ def _scaled(a, b, alpha):
             raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
         if rt is _dtype.bool:
             alpha = bool(alpha)
+            if not isinstance(b, Tensor):
+                return bool(b) and alpha  # (True * True would be the int 1)
     if isinstance(b, Tensor) and b.dtype is not rt and rt is not _dtype.bool:
         # (bool * int would widen to int64; float32 * alpha would round before a float64 sum)
         b = b.to(rt)
@@ -1271,6 +1273,8 @@ def _compare(a, b, fn):
     ad, bd, _ = prepare(a, b)
     if type(bd) is int and ad.dtype.kind in "iu":
         bd = _fit_int(a.device.xp, bd, ad.dtype)
+    if ad.dtype.kind == "c" and fn is not _op_eq and fn is not _op_ne:  # complex numbers have no order
+        raise not_implemented(fn.__name__[len("_op_"):] + "_cpu", ad.dtype)
     try:
         return _make(fn(ad, bd), a.device)
     except ValueError:

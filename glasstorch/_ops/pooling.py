@@ -53,7 +53,7 @@ def _reach(size, pad, kernel, stride, dilation, out):
 def _lowest(dtype):
     import numpy as np
 
-    return -np.inf if np.dtype(dtype).kind == "f" else np.iinfo(dtype).min
+    return -np.inf if np.dtype(dtype).kind in "fV" else np.iinfo(dtype).min  # (V: bfloat16)
 
 
 # ---- max pooling ------------------------------------------------------------------------------------

@@ -391,7 +391,7 @@ def _arg(x: Tensor, dim, keepdim, largest):
 
 # ---- var / std / norm / logsumexp -----------------------------------------------------------------
 def _check_var_input(x: Tensor) -> None:
-    if x._data.dtype.kind != "f":
+    if not x.dtype.is_floating_point:  # (bfloat16 arrays are NumPy kind 'V')
         raise RuntimeError("std and var only support floating point and complex dtypes")
 
 
@@ -505,7 +505,7 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Ten
     if isinstance(p, str):
         raise RuntimeError(f"norm(): p={p!r} is not supported; use 'fro' or a number")
     p = float(p)
-    if x._data.dtype.kind != "f":
+    if not x.dtype.is_floating_point:
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. "
                            f"Got {type_word(x._data.dtype)}")
     axis, dims = _axes(x, dim)

@@ -196,7 +196,8 @@ def launch(args) -> int:
             return 0
         failure = _first_failure(status_dir, n)
     if failure is None:
-        print(f"glasstorch launch: mpirun failed (exit status {rc}) before any rank ran", file=sys.stderr)
+        print(f"glasstorch launch: mpirun exited with status {rc} although no rank reported a failure",
+              file=sys.stderr)
     else:
         rank, what = failure
         print(f"glasstorch launch: rank {rank} (local_rank {rank}) failed: {what}; "

@@ -199,6 +199,14 @@ def _scale_array(g, tg: _ClassTargets, bshape: tuple):
     return tg.scale(g)
 
 
+def _nll_node_name(ndim: int, reduction: str) -> str:
+    """The grad_fn name PyTorch shows for nll_loss / cross_entropy on an ndim-D input: its (N, C, d1, ...)
+    inputs go through nll_loss2d, and a 'none' result of other than 4-D inputs is reshaped last."""
+    if ndim <= 2:
+        return "NllLossBackward0"
+    return "ViewBackward0" if reduction == "none" and ndim != 4 else "NllLoss2DBackward0"
+
+
 class NllLossBackward0(Node):
     """Backward of nll_loss: minus the scaled gradient, put at each target's position."""
 
@@ -207,6 +215,13 @@ class NllLossBackward0(Node):
         self.targets = targets
         self.shape = x._data.shape
         self.dtype = x._data.dtype
+        self._name = _nll_node_name(len(self.shape), targets.reduction)
+
+    def name(self) -> str:
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"<{self._name} object at {hex(id(self))}>"
 
     def backward(self, g):
         tg = self.targets
@@ -246,12 +261,13 @@ class _CrossEntropyBackward(Node):
         self.targets = targets
         self.exp_shifted = exp_shifted  # exp(x - max) and its sum over classes: softmax = their ratio
         self.sum_exp = sum_exp
+        self._name = _nll_node_name(x._data.ndim, targets.reduction)
 
     def name(self) -> str:
-        return "NllLossBackward0"
+        return self._name
 
     def __repr__(self) -> str:
-        return f"<NllLossBackward0 object at {hex(id(self))}>"
+        return f"<{self._name} object at {hex(id(self))}>"
 
     def backward(self, g):
         (x,) = self.saved_tensors

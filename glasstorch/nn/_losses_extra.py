@@ -12,11 +12,22 @@ import math
 import numpy as np
 
 from .._ops import pointwise as P, reduction as R
-from .._ops._util import Node, Tensor, _GradMode, _make, record
+from .._ops._util import Node, Tensor, _GradMode, _make, record, sum_to
 from .._ops.creation import ones_like
 from ..autograd.grad_mode import no_grad
 from . import _activations as A
+from ._activations import _piecewise, _SlopeBackward
 from ._losses import check_reduction
+
+
+class ClampMinBackward0(_SlopeBackward):
+    pass
+
+
+def clamp_min(x: Tensor, low: float) -> Tensor:
+    """max(x, low) as PyTorch's clamp_min: NaN stays NaN, and the gradient passes where x >= low."""
+    d = x._data
+    return _piecewise(x, x.device.xp.maximum(d, d.dtype.type(low)), ClampMinBackward0, lambda a: a >= low)
 
 
 def reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -56,7 +67,7 @@ def margin_ranking_loss(x1: Tensor, x2: Tensor, target: Tensor, margin: float, r
     if x1.dim() != x2.dim() or x1.dim() != target.dim():
         raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
                            f"input1: {x1.shape}, input2: {x2.shape}, target: {target.shape} ")
-    return reduce(P.clamp(-target * (x1 - x2) + margin, min=0), reduction)
+    return reduce(clamp_min(-target * (x1 - x2) + margin, 0.0), reduction)
 
 
 def hinge_embedding_loss(x: Tensor, target: Tensor, margin: float, reduction: str) -> Tensor:
@@ -70,7 +81,7 @@ def cosine_embedding_loss(x1: Tensor, x2: Tensor, target: Tensor, margin: float,
     """1 - cos(x1, x2) where y == 1, max(0, cos(x1, x2) - margin) where y == -1."""
     tdim = target.dim()
     if tdim > 1:
-        raise RuntimeError(f"0D or 1D target tensor expected, multi-target not supported")
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
     if tdim == 1 and (x1.dim() != 2 or x2.dim() != 2):
         raise RuntimeError(f"1D target tensor expects 2D input tensors, but found inputs with sizes {list(x1.shape)} "
                            f"and {list(x2.shape)}.")
@@ -107,7 +118,7 @@ def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative
     d_neg = dist(anchor, negative)
     if swap:
         d_neg = P._minimum(d_neg, dist(positive, negative))
-    return reduce(P.clamp(margin + d_pos - d_neg, min=0), reduction)
+    return reduce(clamp_min(margin + d_pos - d_neg, 0.0), reduction)
 
 
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float, p: float, eps: float,
@@ -118,13 +129,20 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     d_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
         d_neg = P._minimum(d_neg, pairwise_distance(positive, negative, p, eps))
-    return reduce(P.clamp(margin + d_pos - d_neg, min=0), reduction)
+    return reduce(clamp_min(margin + d_pos - d_neg, 0.0), reduction)
 
 
 # ---- margin losses for classification ---------------------------------------------------------------
 def soft_margin_loss(x: Tensor, target: Tensor, reduction: str) -> Tensor:
     """log(1 + exp(-y x)), computed as -logsigmoid(y x) so large |x| cannot overflow."""
-    return reduce(-A.logsigmoid(target * x), reduction)
+    if target._requires_grad and _GradMode.enabled:
+        raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect to argument "
+                           "'target'. This input cannot have requires_grad True.")
+    xd, td = _promoted_arrays(x, target)
+    xp = x.device.xp
+    z = td * xd
+    losses = xp.log1p(xp.exp(-xp.abs(z))) - xp.minimum(z, 0)
+    return _elementwise_loss(x, target, losses, reduction, SoftMarginLossBackward0, 0.0)
 
 
 def multilabel_soft_margin_loss(x: Tensor, target: Tensor, weight: Tensor | None, reduction: str) -> Tensor:
@@ -262,7 +280,9 @@ def _logaddexp(xp, a, b):
     """log(exp(a) + exp(b)) with -inf + -inf = -inf (no nan, no warning)."""
     m = xp.maximum(a, b)
     safe = xp.where(xp.isfinite(m), m, 0)
-    return xp.where(m == -xp.inf, m, safe + xp.log(xp.exp(a - safe) + xp.exp(b - safe)))
+    with np.errstate(divide="ignore"):  # log(0) where both are -inf, replaced just below
+        out = safe + xp.log(xp.exp(a - safe) + xp.exp(b - safe))
+    return xp.where(m == -xp.inf, m, out)
 
 
 class _CtcProblem:
@@ -374,9 +394,9 @@ def _ctc_grad(xp, lp, alpha, beta, prob: _CtcProblem, nll, input_lengths):
     top = xp.where(xp.isfinite(top), top, 0)
     onehot = (prob.ext[:, :, None] == xp.arange(n_class)).astype(lp.dtype)  # (N, L, C)
     summed = xp.matmul(xp.exp(ab - top).transpose(1, 0, 2), onehot).transpose(1, 0, 2)  # (T, N, C)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # impossible targets: nll = inf
         log_ab = xp.log(summed) + top
-    grad = xp.exp(lp) - xp.exp(log_ab + nll[None, :, None] - lp)
+        grad = xp.exp(lp) - xp.exp(log_ab + nll[None, :, None] - lp)
     running = xp.arange(t_max)[:, None] < xp.asarray(input_lengths)[None, :]
     return xp.where(running[:, :, None], grad, 0)
 
@@ -439,3 +459,73 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, 
         return out.sum()
     lengths = _make(xp.asarray(np.maximum(tg_len, 1), dtype=lp.dtype), log_probs.device)
     return (out / (lengths.reshape(()) if unbatched else lengths)).mean()
+
+
+# ---- elementwise regression losses with nodes of their own ------------------------------------------------
+class _ElementwiseLossBackward(Node):
+    """Backward of reduce(f(input - target)) (or of f(input, target)): g * f' / n for 'mean', summed back
+    to each input's shape (they broadcast together); the target's gradient is minus the input's."""
+
+    def __init__(self, x: Tensor, t: Tensor, reduction: str, param: float, numel: int):
+        super().__init__((x, t), (x, t))
+        self.reduction, self.param, self.numel = reduction, param, numel
+
+    def backward(self, g):
+        x, t = self.saved_tensors
+        scale = g / self.numel if self.reduction == "mean" else g
+        gx = self.derivative(x, t, self.param) * scale
+        n = self.next_functions
+        return (sum_to(gx, tuple(x.shape)) if n[0][0] is not None else None,
+                sum_to(-gx, tuple(t.shape)) if n[1][0] is not None else None)
+
+
+class SmoothL1LossBackward0(_ElementwiseLossBackward):
+    @staticmethod
+    def derivative(x, t, beta):
+        return P.clamp((x - t) / beta, -1.0, 1.0)
+
+
+class HuberLossBackward0(_ElementwiseLossBackward):
+    @staticmethod
+    def derivative(x, t, delta):
+        return P.clamp(x - t, -delta, delta)
+
+
+class SoftMarginLossBackward0(_ElementwiseLossBackward):
+    @staticmethod
+    def derivative(x, t, unused):
+        return -t * P.sigmoid(-t * x)
+
+
+def _elementwise_loss(x: Tensor, t: Tensor, losses, reduction: str, node_cls, param: float) -> Tensor:
+    xp = x.device.xp
+    data = losses if reduction == "none" else (losses.sum() if reduction == "sum" else losses.mean())
+    out = _make(xp.asarray(data, dtype=losses.dtype), x.device)
+    if _GradMode.enabled and (x._requires_grad or t._requires_grad):
+        record(out, node_cls(x, t, reduction, param, losses.size))
+    return out
+
+
+def _promoted_arrays(x: Tensor, t: Tensor):
+    """The two inputs' arrays in their common floating dtype."""
+    from .. import _dtype
+
+    dt = _dtype.result_type(x, t)
+    return x._data.astype(dt.np, copy=False), t._data.astype(dt.np, copy=False)
+
+
+def smooth_l1_loss(x: Tensor, t: Tensor, reduction: str, beta: float) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere, d = x - t (beta > 0)."""
+    xd, td = _promoted_arrays(x, t)
+    err = abs(xd - td)
+    losses = x.device.xp.where(err < beta, 0.5 * err * err / beta, err - 0.5 * beta).astype(err.dtype, copy=False)
+    return _elementwise_loss(x, t, losses, reduction, SmoothL1LossBackward0, beta)
+
+
+def huber_loss(x: Tensor, t: Tensor, reduction: str, delta: float) -> Tensor:
+    """0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere, d = x - t."""
+    xd, td = _promoted_arrays(x, t)
+    err = abs(xd - td)
+    losses = x.device.xp.where(err < delta, 0.5 * err * err, delta * (err - 0.5 * delta)).astype(err.dtype,
+                                                                                                 copy=False)
+    return _elementwise_loss(x, t, losses, reduction, HuberLossBackward0, delta)

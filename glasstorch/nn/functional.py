@@ -627,11 +627,11 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     """0.5 e^2 where |e| < delta, delta (|e| - 0.5 delta) elsewhere; e = input - target."""
     _warn_size(input, target)
     reduction = L.check_reduction(reduction)
+    if weight is None:
+        return LX.huber_loss(input, target, reduction, delta)
     err = P.abs(input - target)
     errors = P.where(err < delta, 0.5 * err * err, delta * (err - 0.5 * delta))
-    if weight is not None:
-        return _weighted(errors, weight, input, reduction)
-    return _reduce_tensor(errors, reduction)
+    return _weighted(errors, weight, input, reduction)
 
 
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
@@ -639,11 +639,9 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     """0.5 e^2 / beta where |e| < beta, |e| - 0.5 beta elsewhere."""
     _warn_size(input, target)
     reduction = _reduction(size_average, reduce, reduction)
-    err = P.abs(input - target)
-    if beta == 0.0:
-        return _reduce_tensor(err, reduction)
-    errors = P.where(err < beta, 0.5 * err * err / beta, err - 0.5 * beta)
-    return _reduce_tensor(errors, reduction)
+    if beta == 0.0:  # the L1 loss, as PyTorch computes it then
+        return _reduce_tensor(P.abs(input - target), reduction)
+    return LX.smooth_l1_loss(input, target, reduction, beta)
 
 
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",

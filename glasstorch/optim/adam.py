@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._tensor import Tensor
+from ..backends import cpu_fused
 from .optimizer import (_PACK_MAX, Optimizer, ParamsT, _as_float, _check_no_differentiable, _check_tensor_hparam,
                         _eval_closure, _packable, _step_counter, _tick, _zeros_state)
 
@@ -74,29 +75,39 @@ class Adam(Optimizer):
                     continue
                 state = self._state_of(p, amsgrad)
                 t = _tick(state["step"])
-                if weight_decay != 0 and decoupled:
-                    p._data *= 1 - hp[0] * weight_decay
+                decay = 1 - hp[0] * weight_decay if weight_decay != 0 and decoupled else 1  # AdamW's
                 if p._data.size <= _PACK_MAX:  # updated below, together
+                    if decay != 1:
+                        p._data *= decay
                     small.append(p)
                     small_states.append(state)
                     small_steps.add(t)
                     continue
-                self._update_one(p, [state[k]._data for k in keys], t, hp, maximize, l2)
+                self._update_one(p, [state[k]._data for k in keys], t, hp, maximize, l2, decay)
             if _packable(small) and len(small_steps) == 1:
                 pack = self._pack(small, small_states, keys)
                 xp = small[0].device.xp
                 g = pack.gather_grads(small, xp)
                 if maximize or l2 != 0:
                     g = _gradient(g, xp.concatenate([p._data.reshape(-1) for p in small]), maximize, l2)
-                _adam_update(xp, g, [pack.flat[k] for k in keys], pack.work, small_steps.pop(), *hp)
+                moments, t = [pack.flat[k] for k in keys], small_steps.pop()
+                if not cpu_fused.adam_change_(pack.work, g, moments, t, *hp):
+                    _adam_update(xp, g, moments, pack.work, t, *hp)
                 pack.add_to_params(small, pack.work)
                 continue
             for p, state in zip(small, small_states):
                 self._update_one(p, [state[k]._data for k in keys], float(state["step"]), hp, maximize, l2)
         return loss
 
-    def _update_one(self, p: Tensor, moments: list, t: float, hp: tuple, maximize: bool, l2: float) -> None:
-        """The Adam update of one parameter on its own arrays (a scratch array holds the change)."""
+    def _update_one(self, p: Tensor, moments: list, t: float, hp: tuple, maximize: bool, l2: float,
+                    decay: float = 1) -> None:
+        """The Adam update of one parameter on its own arrays (a scratch array holds the change);
+        decay: AdamW's factor on the parameter first. One compiled pass when cpu_fused can take it."""
+        if cpu_fused.adam_(p._data, p.grad._data, moments, t, *hp, maximize=maximize, l2=l2, decay=decay):
+            p._vc[0] += 1
+            return
+        if decay != 1:
+            p._data *= decay
         g = _gradient(p.grad._data, p._data, maximize, l2)
         tmp = self._scratch(p._data)
         _adam_update(p.device.xp, g, moments, tmp, t, *hp)

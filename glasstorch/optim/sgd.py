@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._tensor import Tensor
+from ..backends import cpu_fused
 from .optimizer import (Optimizer, ParamsT, _as_float, _check_no_differentiable, _check_tensor_hparam,
                         _eval_closure, _state_copy)
 
@@ -54,6 +55,8 @@ class SGD(Optimizer):
                 grad = p.grad
                 if grad is None:
                     continue
+                if self._fused(p, lr, weight_decay, momentum, dampening, nesterov, maximize):
+                    continue
                 g = -grad._data if maximize else grad._data
                 if weight_decay != 0:
                     g = g + weight_decay * p._data
@@ -62,6 +65,22 @@ class SGD(Optimizer):
                 self._add_scaled_(p._data, g, -lr, p.device.xp)
                 p._vc[0] += 1
         return loss
+
+    def _fused(self, p: Tensor, lr: float, weight_decay: float, momentum: float, dampening: float, nesterov: bool,
+               maximize: bool) -> bool:
+        """p's whole update in one compiled pass, when cpu_fused can take it (with momentum: from the
+        second step on, once the buffer exists); False leaves everything to the NumPy code below."""
+        buf = None
+        if momentum != 0:
+            buf = self.state[p].get("momentum_buffer")
+            if buf is None:
+                return False
+            buf = buf._data
+        if not cpu_fused.sgd_(p._data, p.grad._data, buf, lr, momentum=momentum, dampening=dampening,
+                              nesterov=nesterov, maximize=maximize, weight_decay=weight_decay):
+            return False
+        p._vc[0] += 1
+        return True
 
     def _momentum(self, p: Tensor, g, momentum: float, dampening: float, nesterov: bool):
         """Update p's momentum buffer with the gradient g; returns the direction to descend."""

@@ -35,14 +35,14 @@ _METADATA = "__metadata__"
 # dtype code -> glasstorch dtype, listed in the reference's layout order (later = written first)
 _DTYPES = {
     "BOOL": _dtype.bool, "U8": _dtype.uint8, "I8": _dtype.int8, "I16": _dtype.int16,
-    "F16": _dtype.float16, "I32": _dtype.int32, "F32": _dtype.float32, "F64": _dtype.float64,
-    "I64": _dtype.int64,
+    "F16": _dtype.float16, "BF16": _dtype.bfloat16, "I32": _dtype.int32, "F32": _dtype.float32,
+    "C64": _dtype.complex64, "F64": _dtype.float64, "I64": _dtype.int64,
 }
 _CODES = {d.name: code for code, d in _DTYPES.items()}
 _LAYOUT_RANK = {code: rank for rank, code in enumerate(_DTYPES)}
 # valid safetensors dtypes that glasstorch has no tensors for
 _MISSING = {"F4", "F6_E2M3", "F6_E3M2", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F8_E4M3FNUZ", "F8_E5M2FNUZ",
-            "U16", "BF16", "U32", "C64", "U64"}
+            "U16", "U32", "U64"}
 
 
 class SafetensorError(Exception):

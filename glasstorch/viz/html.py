@@ -114,7 +114,7 @@ function drawSource() {
   const files = Object.keys(DATA.sources);
   if (!files.length) { box.appendChild($("p", {}, "(no source: this page shows a graph only)")); return; }
   for (const f of files) {
-    box.appendChild($("h3", {style: "font-size:12px;margin:6px 8px"}, f));
+    box.appendChild($("h3", {style: "font-size:12px;margin:6px 8px"}, (DATA.names || {})[f] || f));
     const pre = $("pre");
     DATA.sources[f].split("\n").forEach((text, i) => {
       const k = key(f, i + 1), div = $("div", {class: "line", id: "line-" + k});
@@ -131,8 +131,10 @@ function drawSource() {
 function drawGraph() {
   const G = DATA.graph, W = 170, H = 58, pos = {};
   let maxX = 0, maxY = 0;
+  for (const n of G.nodes) if (n.tensor !== undefined && n.tensor !== null) { n.data = T[n.tensor]; n.grad = T[n.tensor].grad; }
   for (const n of G.nodes) { pos[n.id] = n; maxX = Math.max(maxX, n.x + W); maxY = Math.max(maxY, n.y + H); }
-  const svg = $("svg", {width: maxX + 30, height: maxY + 30, id: "graph-svg"});
+  const svg = $("svg", {width: maxX + 30, height: maxY + 30, id: "graph-svg", viewBox: `0 0 ${maxX + 30} ${maxY + 30}`});
+  if (maxX < 2000) { svg.style.maxWidth = "100%"; svg.style.height = "auto"; }  // small graphs: fit the pane
   for (const e of G.edges) {
     const a = pos[e.src], b = pos[e.dst], x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x, y2 = b.y + H / 2, mx = (x1 + x2) / 2;
     const p = $("path", {class: "gedge", d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`});
@@ -180,7 +182,9 @@ function drawSteps() {
   const leaves = T.filter(t => t.grad && (!t.grad_fn));
   const lb = document.getElementById("leaves-body");
   for (const t of leaves)
-    lb.appendChild($("div", {class: "leafgrad"}, (t.name || "tensor #" + t.id) + ": value " + short(t) + "  grad " + short(t.grad)));
+    lb.appendChild($("div", {class: "leafgrad"}, "leaf " + (t.name || "tensor #" + t.id) +
+      (t.producer !== null && S[t.producer] ? " (line " + S[t.producer].line + ")" : "") +
+      ": value " + short(t) + "  .grad " + short(t.grad)));
 }
 
 drawSource(); drawGraph(); drawSteps();
@@ -215,12 +219,23 @@ def page_data(trace=None, graph=None) -> dict:
         graph = trace.graph()
     pos = graph.layout()
     nodes = [dict(n, x=pos[n["id"]][0], y=pos[n["id"]][1]) for n in graph.nodes]
+    if trace is not None:  # the values are in the tensor table already: point at them, don't repeat them
+        for n in nodes:
+            if n.get("tensor") is not None:
+                n["data"] = n["grad"] = None
     data = {"steps": [], "tensors": [], "sources": {}, "graph": {"nodes": nodes, "edges": graph.edges}, "notes": []}
     if trace is not None:
         data["steps"], data["tensors"] = trace.steps, trace.tensors
         data["sources"] = {f: text for f, text in trace.sources().items() if text}
+        data["names"] = {f: _display_name(f) for f in data["sources"]}
         data["notes"] = notes(trace)
     return data
+
+
+def _display_name(path: str) -> str:
+    """A file as the page names it: relative to the current folder when inside it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
 
 
 def notes(trace) -> list[str]:
@@ -242,7 +257,8 @@ def notes(trace) -> list[str]:
 
 def render_page(trace=None, graph=None, title: str = "glasstorch trace") -> str:
     data = page_data(trace, graph)
-    blob = json.dumps(data, allow_nan=True, default=str).replace("</", "<\\/")  # NaN/Infinity are JS literals
+    # NaN/Infinity are JS literals; "</" and "<!--" inside strings must not end or confuse the <script>
+    blob = json.dumps(data, allow_nan=True, default=str).replace("</", "<\\/").replace("<!--", "<\\u0021--")
     n_fwd = sum(1 for s in data["steps"] if s["phase"] == "forward")
     n_bwd = len(data["steps"]) - n_fwd
     summary = (f"{n_fwd} forward and {n_bwd} backward steps, {len(data['tensors'])} tensors" if trace is not None

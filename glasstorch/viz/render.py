@@ -59,8 +59,9 @@ def _dot_escape(text: str) -> str:
 
 
 class Graph:
-    """Nodes (dicts: id, kind 'op' or 'tensor', label, sub, data, grad, step, line, file) and edges
-    (dicts: src, dst, tensor, label)."""
+    """Nodes (dicts: id, kind 'op' or 'tensor', label, sub, data, grad, step, line, file; and `tensor`,
+    the id of the trace's tensor record shown, for a trace's graph) and edges (dicts: src, dst, tensor,
+    label)."""
 
     def __init__(self, title: str = "graph"):
         self.title = title
@@ -93,11 +94,11 @@ class Graph:
                     rec = t.tensors[tid]
                     made_by[tid] = f"t{tid}"
                     g.add_node(f"t{tid}", "tensor", rec.get("name") or ("leaf" if rec["requires_grad"] else "input"),
-                               data=rec, grad=rec.get("grad"))
+                               data=rec, grad=rec.get("grad"))["tensor"] = tid
                 g.add_edge(made_by[tid], node_id, tid, _shape_text(t.tensors[tid]))
             out = t.tensors[s["outputs"][0]]
             g.add_node(node_id, "op", s["name"], sub=s["grad_fn"], data=out, grad=out.get("grad"), step=s["index"],
-                       file=s["file"], line=s["line"])
+                       file=s["file"], line=s["line"])["tensor"] = s["outputs"][0]
             for tid in s["outputs"]:
                 made_by[tid] = node_id
         return g
@@ -192,6 +193,9 @@ class Graph:
         except graphviz.ExecutableNotFound:
             raise RuntimeError("to_svg needs Graphviz's dot program on PATH (e.g. apt-get install graphviz); "
                                "to_dot() and to_html() work without it") from None
+
+    def _repr_svg_(self) -> str:  # Jupyter draws a Graph inline
+        return self.to_svg()
 
     def to_html(self, path: str | os.PathLike, title: str | None = None) -> None:
         """Write the graph as one self-contained interactive page, atomically."""

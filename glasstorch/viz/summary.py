@@ -68,7 +68,8 @@ def summary(model, input_size: Sequence[int] | Sequence[Sequence[int]] | None = 
         mod, name, depth, idx = stack.pop()
         tree.append((mod, name, depth, idx))
         children = list(mod._modules.values())
-        stack.extend(reversed([(c, type(c).__name__, depth + 1, i + 1) for i, c in enumerate(children) if c is not None]))
+        below = [(c, type(c).__name__, depth + 1, i + 1) for i, c in enumerate(children) if c is not None]
+        stack.extend(reversed(below))
 
     shapes: dict = {}
     handles = [mod.register_forward_hook(lambda m, i, o: shapes.__setitem__(id(m), _shape_of(o))) for mod, *_ in tree]

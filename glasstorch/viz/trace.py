@@ -11,6 +11,9 @@ so the library's hot path has not even a flag to test.
 
 Values are copied when recorded: whole for tensors of at most `max_values` elements, otherwise
 statistics plus the first `sample` elements.
+
+A trace watches the thread that entered it (profile functions are per thread), and it takes the
+place of any profiler set there (cProfile) until it ends.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd import engine as _engine
 from ..autograd.graph import Node
+from ..nn.modules.module import Module
 
 _LIB_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
@@ -41,6 +45,7 @@ _NOT_OPS = frozenset("""
     set_default_dtype is_tensor
 """.split())
 
+_MODULE_CALL = Module.__call__.__code__
 _CO_VARARGS, _CO_VARKEYWORDS, _CO_GENERATORS = 0x04, 0x08, 0x20 | 0x100 | 0x200
 
 
@@ -146,6 +151,8 @@ class Trace:
             if not self._is_lib(caller.f_code):
                 if code.co_name not in _NOT_OPS and not code.co_flags & _CO_GENERATORS:
                     self._begin(frame, caller)
+            elif code is _MODULE_CALL and self._stack and self._stack[-1][1] and self._stack[-1][1]["kind"] == "module":
+                self._begin(frame, None)  # a layer inside a built-in container (Sequential): show it too
             elif caller.f_code in self._engine_codes:
                 if code.co_name == "backward":
                     self._begin_node(frame)
@@ -172,12 +179,18 @@ class Trace:
         return [local.get(name) for name in code.co_varnames[:n]]
 
     def _begin(self, frame, caller) -> None:
-        file, line = os.path.abspath(caller.f_code.co_filename), caller.f_lineno
+        """A step starts: `frame` is the glasstorch function called, `caller` the user's frame (None
+        for a layer inside a built-in container: it takes the container's line)."""
+        if caller is None:
+            outer = self._stack[-1][1]
+            file, line = outer["file"], outer["line"]
+        else:
+            file, line = os.path.abspath(caller.f_code.co_filename), caller.f_lineno
         if self.truncated:  # max_ops reached inside a step still running: record nothing more
             self._stack.append((frame, {"kind": "skip"}))
             return
-        if self.only_lines is not None and not (
-                (self.only_file is None or file == self.only_file) and self.only_lines[0] <= line <= self.only_lines[1]):
+        lo, hi = self.only_lines or (0, 0)
+        if self.only_lines is not None and not ((self.only_file is None or file == self.only_file) and lo <= line <= hi):
             self.skipped_lines += 1
             self._stack.append((frame, {"kind": "skip"}))
             return
@@ -212,7 +225,7 @@ class Trace:
         outs = _tensors_in(result)
         if not outs and (step["name"] == "setitem" or step["name"].endswith("_")):  # in place: the result is self
             outs = [frame.f_locals.get("self")] if isinstance(frame.f_locals.get("self"), Tensor) else []
-        step["outputs"] = [self._tensor_id(t, step["index"], force=True) for t in outs]
+        step["outputs"] = [self._tensor_id(t, step["index"]) for t in outs]
         fn = outs[0].grad_fn if outs else None
         step["grad_fn"] = fn.name() if fn is not None else None
         if step.pop("phase_root", False):
@@ -229,7 +242,8 @@ class Trace:
         step = {"index": len(self.steps), "kind": "node", "name": node.name() if isinstance(node, Node) else "?",
                 "grad_fn": None, "file": where["file"] if where else None, "line": where["line"] if where else None,
                 "phase": "backward", "parent": None, "grad_of": target,
-                "grad": summarize(grads[0], self.max_values, self.sample) if grads else None, "inputs": [], "outputs": []}
+                "grad": summarize(grads[0], self.max_values, self.sample) if grads else None,
+                "inputs": [], "outputs": []}
         if target is not None and grads:
             self.tensors[target]["grad"] = step["grad"]
         self.steps.append(step)
@@ -247,11 +261,11 @@ class Trace:
                 self.tensors[entry[2]]["grad"] = summarize(leaf._grad, self.max_values, self.sample)
 
     # -- tensors -------------------------------------------------------------------------------------
-    def _tensor_id(self, t: Tensor, producer: int | None = None, force: bool = False) -> int:
-        """The id of `t`'s record; a new record (a copy of its value) unless this very tensor was
-        recorded before at the same version (force: it is an op's output, always a new record)."""
+    def _tensor_id(self, t: Tensor, producer: int | None = None) -> int:
+        """The id of `t`'s record; a new record (a copy of its value, made by step `producer`) unless
+        this very tensor was recorded before at the same version (an op that returned its input)."""
         entry = self._known.get(id(t))
-        if not force and entry is not None and entry[0]() is t and entry[1] == t._vc[0]:
+        if entry is not None and entry[0]() is t and entry[1] == t._vc[0]:
             return entry[2]
         rec = summarize(t, self.max_values, self.sample)
         rec.update(id=len(self.tensors), producer=producer, requires_grad=bool(t._requires_grad),

@@ -117,7 +117,7 @@ __all__ = [
     "UpsamplingNearest2d",
 ]
 __all__ += _conv.__all__ + _fold.__all__ + _padding.__all__ + _pooling.__all__
-__all__ += ["CELU", "GLU", "Hardshrink", "Hardsigmoid", "Hardswish", "PReLU", "RReLU", "SELU", "Softshrink", "Tanhshrink",
-            "CosineSimilarity", "PairwiseDistance", "CosineEmbeddingLoss", "CTCLoss", "GaussianNLLLoss",
+__all__ += ["CELU", "GLU", "Hardshrink", "Hardsigmoid", "Hardswish", "PReLU", "RReLU", "SELU", "Softshrink",
+            "Tanhshrink", "CosineSimilarity", "PairwiseDistance", "CosineEmbeddingLoss", "CTCLoss", "GaussianNLLLoss",
             "HingeEmbeddingLoss", "MarginRankingLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss",
             "MultiMarginLoss", "PoissonNLLLoss", "SoftMarginLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss"]

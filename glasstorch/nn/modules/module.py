@@ -123,7 +123,8 @@ class Module:
 
     # ---- calling ---------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks or self._forward_hooks or _global_forward_pre_hooks or _global_forward_hooks:
+        if self._forward_pre_hooks or self._forward_hooks or _global_forward_pre_hooks or _global_forward_hooks \
+                or self._backward_hooks or self._backward_pre_hooks:
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
@@ -141,6 +142,13 @@ class Module:
                 res = hook(self, args)
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
+        backward_hook = None
+        if self._backward_hooks or self._backward_pre_hooks:  # full backward hooks: identity nodes around forward
+            from ._backward_hook import BackwardHook
+
+            backward_hook = BackwardHook(self, list(self._backward_hooks.values()),
+                                         list(self._backward_pre_hooks.values()))
+            args = backward_hook.setup_input_hook(args)
         result = self.forward(*args, **kwargs)
         for hook_id, hook in itertools.chain(_global_forward_hooks.items(), self._forward_hooks.items()):
             if hook_id in self._forward_hooks_with_kwargs:
@@ -149,6 +157,8 @@ class Module:
                 res = hook(self, args, result)
             if res is not None:
                 result = res
+        if backward_hook is not None:
+            result = backward_hook.setup_output_hook(result)
         return result
 
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False) -> _Handle:
@@ -170,6 +180,14 @@ class Module:
         if always_call:
             self._forward_hooks_always_called[handle.id] = True
         return handle
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False) -> _Handle:
+        """hook(module, grad_output) -> None or a new grad_output, run when the output gradients are known."""
+        return _add_hook(self._backward_pre_hooks, hook, prepend)
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> _Handle:
+        """hook(module, grad_input, grad_output) -> None or a new grad_input (one entry per positional arg)."""
+        return _add_hook(self._backward_hooks, hook, prepend)
 
     # ---- attribute plumbing ------------------------------------------------------------------
     def __getattr__(self, name: str):

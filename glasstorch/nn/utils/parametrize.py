@@ -8,6 +8,7 @@ gives the module's class a property `weight` that returns P(original) on every a
 from __future__ import annotations
 
 import contextlib
+import copy
 
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
@@ -141,9 +142,20 @@ def _inject_new_class(module: Module) -> None:
     cls = module.__class__
 
     def getstate(self):
-        raise RuntimeError("Serialization of parametrized modules is only supported through state_dict().")
+        raise RuntimeError("Serialization of parametrized modules is only supported through state_dict(). See:\n"
+                           "https://pytorch.org/tutorials/beginner/saving_loading_models.html"
+                           "#saving-loading-a-general-checkpoint-for-inference-and-or-resuming-training")
 
-    param_cls = type(f"Parametrized{cls.__name__}", (cls,), {"__getstate__": getstate})
+    def deepcopy(self, memo):
+        copied = self.__class__.__new__(self.__class__)
+        memo[id(self)] = copied
+        copied.__dict__ = copy.deepcopy(self.__dict__, memo)
+        return copied
+
+    namespace = {"__getstate__": getstate}
+    if not hasattr(cls, "__deepcopy__"):
+        namespace["__deepcopy__"] = deepcopy
+    param_cls = type(f"Parametrized{cls.__name__}", (cls,), namespace)
     module.__class__ = param_cls
 
 

@@ -20,8 +20,8 @@ from ...autograd.grad_mode import no_grad
 from ..modules.module import Module
 
 __all__ = ["BasePruningMethod", "PruningContainer", "Identity", "RandomUnstructured", "L1Unstructured",
-           "CustomFromMask", "identity", "random_unstructured", "l1_unstructured", "global_unstructured",
-           "custom_from_mask", "remove", "is_pruned"]
+           "RandomStructured", "LnStructured", "CustomFromMask", "identity", "random_unstructured", "l1_unstructured",
+           "random_structured", "ln_structured", "global_unstructured", "custom_from_mask", "remove", "is_pruned"]
 
 
 # ---- amounts --------------------------------------------------------------------------------------
@@ -158,12 +158,25 @@ class PruningContainer(BasePruningMethod):
         return self._pruning_methods[idx]
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
+        """The last method's mask, computed on what the earlier ones left: the unpruned entries
+        (unstructured) or the channels along its dim with any entry left (structured)."""
         method = self._pruning_methods[-1]
-        if method.PRUNING_TYPE != "unstructured":
+        d = default_mask._data
+        if method.PRUNING_TYPE == "unstructured":
+            keep = d == 1
+        elif method.PRUNING_TYPE == "structured":
+            if not hasattr(method, "dim"):
+                raise AttributeError("Pruning methods of PRUNING_TYPE 'structured' need to have the attribute `dim` "
+                                     "defined.")
+            dim = method.dim % t.dim()
+            others = tuple(i for i in range(t.dim()) if i != dim)
+            channels = d.sum(axis=others) != 0
+            keep = (slice(None),) * dim + (channels,)
+        elif method.PRUNING_TYPE == "global":
+            keep = (slice(None),) * t.dim()
+        else:
             raise ValueError(f"Unrecognized PRUNING_TYPE {method.PRUNING_TYPE}")
-        keep = default_mask._data == 1
-        partial = method.compute_mask(_make(t._data[keep], t.device), _make(default_mask._data[keep],
-                                                                            default_mask.device))
+        partial = method.compute_mask(_make(t._data[keep], t.device), _make(d[keep], default_mask.device))
         new = default_mask.detach().clone()
         new._data[keep] = partial._data.astype(new._data.dtype)
         return new
@@ -215,6 +228,74 @@ class L1Unstructured(BasePruningMethod):
         return super().apply(module, name, amount=amount, importance_scores=importance_scores)
 
 
+def _validate_structured(t: Tensor, dim: int) -> None:
+    if t.dim() <= 1:
+        raise ValueError(f"Structured pruning can only be applied to multidimensional tensors. Found tensor of shape "
+                         f"{t.shape} with {t.dim()} dims")
+    if dim >= t.dim():
+        raise IndexError(f"Invalid index {dim} for tensor of size {t.shape}")
+
+
+def _channel_mask(t: Tensor, dim: int, kept, default_mask: Tensor) -> Tensor:
+    """default_mask with every channel along dim not in `kept` (an index array) zeroed."""
+    xp = t.device.xp
+    mask = xp.zeros(t._data.shape, dtype=default_mask._data.dtype)
+    index = [slice(None)] * t.dim()
+    index[dim] = kept
+    mask[tuple(index)] = 1
+    return _make(mask * default_mask._data, t.device)
+
+
+class RandomStructured(BasePruningMethod):
+    """Zero `amount` whole channels along dim, chosen at random."""
+
+    PRUNING_TYPE = "structured"
+
+    def __init__(self, amount, dim: int = -1) -> None:
+        _validate_pruning_amount_init(amount)
+        self.amount, self.dim = amount, dim
+
+    def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
+        _validate_structured(t, self.dim)
+        size = t.shape[self.dim]
+        k = _compute_nparams_toprune(self.amount, size)
+        if k == 0:
+            return default_mask
+        kept = np.sort(np.argsort(rng_of(None).random(size))[k:])
+        return _channel_mask(t, self.dim % t.dim(), t.device.xp.asarray(kept), default_mask)
+
+    @classmethod
+    def apply(cls, module: Module, name: str, amount, dim: int = -1):  # type: ignore[override]
+        return super().apply(module, name, amount=amount, dim=dim)
+
+
+class LnStructured(BasePruningMethod):
+    """Zero the `amount` channels along dim of smallest L`n` norm."""
+
+    PRUNING_TYPE = "structured"
+
+    def __init__(self, amount, n, dim: int = -1) -> None:
+        _validate_pruning_amount_init(amount)
+        self.amount, self.n, self.dim = amount, n, dim
+
+    def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
+        _validate_structured(t, self.dim)
+        dim = self.dim % t.dim()
+        size = t.shape[dim]
+        k = _compute_nparams_toprune(self.amount, size)
+        if k == 0:
+            return default_mask
+        others = tuple(i for i in range(t.dim()) if i != dim)
+        norms = t.detach().norm(self.n, dim=others)._data
+        xp = t.device.xp
+        kept = xp.sort(xp.argsort(-norms, kind="stable")[:size - k])
+        return _channel_mask(t, dim, kept, default_mask)
+
+    @classmethod
+    def apply(cls, module: Module, name: str, amount, n, dim, importance_scores=None):  # type: ignore[override]
+        return super().apply(module, name, amount=amount, n=n, dim=dim, importance_scores=importance_scores)
+
+
 class CustomFromMask(BasePruningMethod):
     """Prune with a given mask (combined with any mask already in place)."""
 
@@ -246,6 +327,18 @@ def random_unstructured(module: Module, name: str, amount) -> Module:
 def l1_unstructured(module: Module, name: str, amount, importance_scores: Tensor | None = None) -> Module:
     """Prune the `amount` entries of module.<name> (or of importance_scores) of smallest magnitude."""
     L1Unstructured.apply(module, name, amount=amount, importance_scores=importance_scores)
+    return module
+
+
+def random_structured(module: Module, name: str, amount, dim: int) -> Module:
+    """Prune `amount` random channels of module.<name> along dim."""
+    RandomStructured.apply(module, name, amount, dim)
+    return module
+
+
+def ln_structured(module: Module, name: str, amount, n, dim: int, importance_scores: Tensor | None = None) -> Module:
+    """Prune the `amount` channels of module.<name> along dim with the smallest L`n` norms."""
+    LnStructured.apply(module, name, amount, n, dim, importance_scores=importance_scores)
     return module
 
 
