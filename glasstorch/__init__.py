@@ -166,6 +166,7 @@ from .nn._conv import adaptive_max_pool1d_with_indices as adaptive_max_pool1d  #
 from .utils import data as _data  # noqa: E402,F401
 from . import distributions  # noqa: E402,F401
 from . import viz  # noqa: E402,F401  glasstorch.viz: traces, graph pictures, model summaries
+from . import onnx  # noqa: E402,F401  torch.onnx.export (needs the optional `onnx` package, imported lazily)
 
 # ---- more math, linear algebra and statistics (glasstorch/_ops/elementwise.py, products.py, scans.py,
 # statistics.py, linalg_decomp.py), torch.linalg and torch.special ---------------------------------------
