@@ -80,6 +80,11 @@ def to_array_index(index, x: Tensor):
     for i in index:
         if isinstance(i, Tensor):
             d = i._data
+            if i.device is not x.device:  # torch takes CPU index tensors for a tensor on any device
+                if i.device.type != "cpu":
+                    raise RuntimeError("indices should be either on cpu or on the same device as the indexed "
+                                       f"tensor ({x.device})")
+                d = x.device.backend.from_numpy(d)
             if d.dtype.kind == "f":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             if d.dtype.kind == "u" and d.dtype.itemsize == 1:
@@ -557,6 +562,7 @@ class MaskedFillBackward0(Node):
     def __init__(self, x, mask, value):
         super().__init__((x, value), ())
         self.mask = mask
+        self.value = value  # the fill value, a number or a tensor (torch.onnx.export reads it)
         self.in_shape = x._data.shape
 
     def backward(self, g):

@@ -235,5 +235,8 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
         raise RuntimeError("Bool inputs not supported for hardtanh")
     xp = x.device.xp
     d = x._data
-    return _piecewise(x, xp.clip(d, min_val, max_val).astype(d.dtype, copy=False), HardtanhBackward0,
-                      lambda a: (a > min_val) & (a < max_val))
+    out = _piecewise(x, xp.clip(d, min_val, max_val).astype(d.dtype, copy=False), HardtanhBackward0,
+                     lambda a: (a > min_val) & (a < max_val))
+    if out.grad_fn is not None:
+        out.grad_fn.bounds = (min_val, max_val)  # (torch.onnx.export reads them)
+    return out

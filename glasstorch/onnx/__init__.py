@@ -1,7 +1,8 @@
 """torch.onnx: export a traced glasstorch model to an ONNX file (needs the optional `onnx` package).
 
-The route: run the model once with every parameter and floating input recording autograd, then walk
-the recorded grad_fn graph (iteratively) and translate each node into ONNX nodes (see _symbolic.py).
+The route: run the model once with every parameter and floating input recording autograd (twice when
+dynamic_axes names input axes, see _trace.py), then walk the recorded grad_fn graph (iteratively) and
+translate each node into ONNX nodes (_symbolic.py; recurrent layers and attention in _symbolic_seq.py).
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ _EXPORTING = False
 
 
 class OnnxExporterError(RuntimeError):
-    """Raised when a model cannot be exported."""
+    """Raised when a model cannot be exported (an op with no translation, an untraceable input); a
+    RuntimeError, as PyTorch's."""
 
 
 def is_in_onnx_export() -> bool:
@@ -29,7 +31,8 @@ def export(model, args=(), f=None, *, kwargs=None, export_params: bool = True, v
            do_constant_folding: bool = True, training=None, **_ignored):
     """Trace `model(*args)` and write it to `f` (a path or a binary file object) as an ONNX model.
 
-    input_names/output_names name the graph's inputs/outputs; dynamic_axes maps such a name to
+    Tensors in nested tuples/lists of args (an LSTM's (h0, c0)) and of the outputs are graph inputs/outputs
+    in order. input_names/output_names name the graph's inputs/outputs; dynamic_axes maps such a name to
     {axis: symbol} (or a list of axes) to make those dimensions symbolic. Returns None."""
     global _EXPORTING
     try:
