@@ -51,7 +51,20 @@ CONFIGS = [
     ("RMSprop", dict(lr=0.005, alpha=0.3, centered=True)),  # lerp's other form (weight 1 - alpha >= 0.5)
     ("Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=0.1, initial_accumulator_value=0.1)),
     ("Adagrad", dict(lr=0.1, eps=1e-6, maximize=True)),
+    ("Adadelta", dict(lr=1.0)),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.1, maximize=True)),
+    ("Adamax", dict(lr=0.01)),
+    ("Adamax", dict(lr=0.01, betas=(0.3, 0.8), weight_decay=0.1, maximize=True)),  # lerp's other form
+    ("NAdam", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, betas=(0.3, 0.9), weight_decay=0.1, maximize=True)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.2, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.01)),  # 12 steps: rho_t > 5 from step 6, so both branches run
+    ("RAdam", dict(lr=0.01, betas=(0.3, 0.9), weight_decay=0.1, maximize=True)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.2, decoupled_weight_decay=True)),
 ]
+# where the NumPy reference does a step's arithmetic in another order than torch (and the kernels): Adam's
+# denominator, Adamax's and NAdam's addcdiv (m / d * c instead of c * m / d)
+REORDERED = ("Adam", "AdamW", "Adamax", "NAdam")
 
 
 def _cid(cfg):
@@ -94,18 +107,19 @@ def test_wide_trajectory_matches_torch(path, cfg, dtype):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("cfg", CONFIGS, ids=_cid)
 def test_fused_and_numpy_paths_agree(cfg, dtype, monkeypatch):
-    """SGD, RMSprop and Adagrad do the same IEEE operations in the same order on both paths (the
-    kernels are compiled without fast-math, so nothing is contracted into an FMA or reassociated):
-    bit-for-bit equal. Adam's NumPy path moves sqrt(1 - beta2**t) out of the denominator (one pass
-    fewer), so the two differ by rounding: a few ulps of the update a step, i.e. ~1e-15 (float64) and
-    ~1e-6 (float32) relative to lr-sized steps of weights of size ~1."""
+    """SGD, RMSprop, Adagrad, Adadelta and RAdam do the same IEEE operations in the same order on both
+    paths (the kernels are compiled without fast-math, so nothing is contracted into an FMA or
+    reassociated): bit-for-bit equal. Adam's NumPy path moves sqrt(1 - beta2**t) out of the denominator
+    (one pass fewer), and Adamax's and NAdam's divide before scaling (REORDERED), so the two differ by
+    rounding: a few ulps of the update a step, i.e. ~1e-15 (float64) and ~1e-6 (float32) relative to
+    lr-sized steps of weights of size ~1."""
     monkeypatch.setattr(cpu_fused, "PARALLEL_MIN", HIDDEN * 4)
     monkeypatch.setattr(cpu_fused, "ENABLED", True)
     fused = _trajectory(gt, cfg, dtype)[-1]
     monkeypatch.setattr(cpu_fused, "ENABLED", False)
     numpy = _trajectory(gt, cfg, dtype)[-1]
     for a, b in zip(fused, numpy):
-        if cfg[0] in ("Adam", "AdamW"):
+        if cfg[0] in REORDERED:
             tol = 1e-12 if dtype == np.float64 else 1e-5
             np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
         else:
@@ -114,7 +128,9 @@ def test_fused_and_numpy_paths_agree(cfg, dtype, monkeypatch):
 
 @needs_numba
 @pytest.mark.parametrize("name,kw", [("Adam", dict(lr=0.01)), ("SGD", dict(lr=0.1, momentum=0.9)),
-                                     ("RMSprop", dict(lr=0.01)), ("Adagrad", dict(lr=0.1))])
+                                     ("RMSprop", dict(lr=0.01)), ("Adagrad", dict(lr=0.1)),
+                                     ("Adadelta", dict(lr=1.0)), ("Adamax", dict(lr=0.01)), ("NAdam", dict(lr=0.01)),
+                                     ("RAdam", dict(lr=0.01))])
 def test_fused_kernels_are_used(name, kw, monkeypatch):
     """The comparisons above prove something only if the kernels really ran: count their calls."""
     monkeypatch.setattr(cpu_fused, "ENABLED", True)

@@ -3,14 +3,20 @@
 The whole family rests on two array routines:
 
 - `im2col`: a strided *view* of the (padded) input holding every window, copied once into a
-  matrix `cols` of shape (groups, C/groups * prod(kernel), N * prod(out)). A convolution is then
-  ONE matrix product `weight (groups, O/groups, C/groups*K) @ cols`.
+  matrix per sample, `cols` of shape (N, C * prod(kernel), prod(out)) (F.unfold's layout). A
+  convolution is then a matrix product per sample, `weight (O, C*K) @ cols[n]`, whose result is
+  already the sample's (O, *out) output: no transposes anywhere.
 - `col2im`: the adjoint, adding window columns back into an image. It loops over the kernel taps
   (kh * kw of them, a handful), each a strided slice add over all positions at once.
 
-Arrays are laid out "channels first, batch inside" (C, N, *spatial) while in matrix form, so that
-each product is a single large BLAS call rather than one per sample; results are transposed back
-to PyTorch's (N, C, *spatial) at the end.
+On the CPU the batch is cut into chunks whose window matrices take about a megabyte, so that a
+chunk's columns are written, multiplied and dropped while they are still in the core's cache: the
+whole batch's matrix (42 MB for the MNIST net's second layer) would stream through main memory
+three times (written, multiplied, kept for the backward pass) and cost more than the products. The
+backward pass builds the columns again, chunk by chunk, for the weight gradient. NumPy's stacked
+matmul runs the per-sample products in one call. With the optional extra `fast` (numba), the 2-d
+im2col / col2im loops and max pooling run compiled (`backends/cpu_conv.py`); the code here is the
+reference they are tested against.
 
 conv's gradient with respect to its input is a transposed convolution and vice versa, so both ops
 share the same three routines: forward product, input gradient, weight gradient. Under
@@ -22,6 +28,8 @@ import itertools
 import math
 import warnings
 
+from ..backends import cpu, cpu_conv
+from ..amp.autocast_mode import autocast_op
 from ._util import Node, Tensor, _GradMode, _make, not_implemented, record, type_word
 
 __all__ = ["convolution", "conv_nd", "conv_transpose_nd", "unfold", "fold", "im2col", "col2im", "windows",
@@ -53,7 +61,7 @@ def _by_x(values) -> str:
 # ---- the two array routines ----------------------------------------------------------------------
 def array_module(a):
     """The array namespace (NumPy or CuPy) of a backend array, as backends/__init__.py maps devices."""
-    from ..backends import cpu, get
+    from ..backends import get
 
     return cpu.xp if isinstance(a, cpu.ndarray) else get("cuda").xp
 
@@ -64,7 +72,7 @@ _xp = array_module
 def windows(a, kernel: tuple, stride: tuple, dilation: tuple, out: tuple, lead: tuple):
     """A strided view of `a` (*lead, *spatial) as (*lead_reordered, *kernel, *out), only ever read.
 
-    `lead` lists which leading axes of `a` to put first, in that order (e.g. (1, 0) for C, N);
+    `lead` lists which leading axes of `a` to put first, in that order (e.g. (0, 1) for N, C);
     then come the kernel taps, then the output positions. No data is copied.
     """
     nd = len(kernel)
@@ -77,42 +85,55 @@ def windows(a, kernel: tuple, stride: tuple, dilation: tuple, out: tuple, lead: 
     return xp.lib.stride_tricks.as_strided(a, shape, strides)
 
 
-def im2col(x, kernel, stride, dilation, pad_lo, pad_hi, out, groups: int = 1):
-    """(N, C, *S) -> cols (groups, C/groups * prod(kernel), N * prod(out)): one copy of the windows."""
+def im2col(x, kernel, stride, dilation, pad_lo, pad_hi, out, into=None):
+    """(N, C, *S) -> cols (N, C * prod(kernel), prod(out)): every sample's windows as columns, in a new
+    array or written into `into` (the chunk loops below reuse one buffer, which stays in cache)."""
+    if len(kernel) == 2:  # the compiled loop (optional extra `fast`), when it takes x
+        cols = cpu_conv.im2col(x, kernel, stride, dilation, pad_lo, out, into)
+        if cols is not None:
+            return cols
     xp = _xp(x)
     n, c = x.shape[:2]
-    if any(pad_lo) or any(pad_hi):  # transpose to (C, N, ...) and zero-pad in one copy
+    if any(pad_lo) or any(pad_hi):  # zero-pad in one copy
         sp = tuple(s + lo + hi for s, lo, hi in zip(x.shape[2:], pad_lo, pad_hi))
-        buf = xp.zeros((c, n) + sp, dtype=x.dtype)
-        inner = tuple(slice(lo, lo + s) for lo, s in zip(pad_lo, x.shape[2:]))
-        buf[(slice(None), slice(None)) + inner] = x.swapaxes(0, 1)
-        view = windows(buf, kernel, stride, dilation, out, (0, 1))
-    else:
-        view = windows(x, kernel, stride, dilation, out, (1, 0))
-    # view: (C, N, *kernel, *out); the matrix wants (C, *kernel, N, *out)
-    nd = len(kernel)
-    view = view.transpose((0,) + tuple(range(2, 2 + nd)) + (1,) + tuple(range(2 + nd, 2 + 2 * nd)))
-    return view.reshape(groups, c // groups * math.prod(kernel), n * math.prod(out))
+        buf = xp.zeros((n, c) + sp, dtype=x.dtype)
+        buf[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for lo, s in zip(pad_lo, x.shape[2:]))] = x
+        x = buf
+    view = windows(x, kernel, stride, dilation, out, (0, 1))  # (N, C, *kernel, *out)
+    if into is None:
+        return view.copy().reshape(n, c * math.prod(kernel), math.prod(out))
+    into.reshape(view.shape)[...] = view
+    return into
 
 
-def col2im(cols, c: int, n: int, size: tuple, kernel, stride, dilation, pad_lo, out, dtype=None):
-    """The adjoint of im2col: cols (C * prod(kernel), N * prod(out)) -> image (N, C, *size).
+def col2im(cols, size: tuple, kernel, stride, dilation, pad_lo, out, into=None):
+    """The adjoint of im2col: cols (N, C * prod(kernel), prod(out)) -> image (N, C, *size), a new array
+    or written into `into`.
 
-    Each kernel tap adds its columns into a strided slice of a padded buffer (C, N, *padded);
-    the buffer is then cropped to `size` and transposed to (N, C, ...).
+    Each kernel tap adds its columns into a strided slice of a padded buffer (N, C, *padded),
+    which is then cropped to `size`.
     """
+    if len(kernel) == 2:  # the compiled loop (optional extra `fast`), when it takes cols
+        img = cpu_conv.col2im(cols, size, kernel, stride, dilation, pad_lo, out, into)
+        if img is not None:
+            return img
     xp = _xp(cols)
-    cols = cols.reshape((c,) + tuple(kernel) + (n,) + tuple(out))
+    n = cols.shape[0]
+    c = cols.shape[1] // math.prod(kernel)
+    cols = cols.reshape((n, c) + tuple(kernel) + tuple(out))
     # the padded extent each tap reaches, so that every slice below is in bounds
     reach = tuple(max(lo + s, d * (k - 1) + st * (o - 1) + 1)
                   for lo, s, k, st, d, o in zip(pad_lo, size, kernel, stride, dilation, out))
-    buf = xp.zeros((c, n) + reach, dtype=dtype or cols.dtype)
+    buf = xp.zeros((n, c) + reach, dtype=cols.dtype)
+    every = (slice(None), slice(None))
     for tap in itertools.product(*(range(k) for k in kernel)):
         dst = tuple(slice(t * d, t * d + st * (o - 1) + 1, st) for t, d, st, o in zip(tap, dilation, stride, out))
-        buf[(slice(None), slice(None)) + dst] += cols[(slice(None),) + tap]
-    inner = tuple(slice(lo, lo + s) for lo, s in zip(pad_lo, size))
-    img = buf[(slice(None), slice(None)) + inner].swapaxes(0, 1)
-    return xp.ascontiguousarray(img)
+        buf[every + dst] += cols[every + tap]
+    img = buf[every + tuple(slice(lo, lo + s) for lo, s in zip(pad_lo, size))]
+    if into is not None:
+        into[...] = img
+        return into
+    return img if img.shape == buf.shape else xp.ascontiguousarray(img)
 
 
 # ---- linear maps of a gradient, differentiable again ---------------------------------------------------
@@ -137,60 +158,118 @@ def linear_map(t: Tensor, fn, adjoint) -> Tensor:
 
 
 # ---- the three products ----------------------------------------------------------------------------
-def _conv_forward(x, w, geo, cols=None):
-    """conv of x (N, C, *S) with w (O, C/g, *K): returns (out (N, O, *out), cols)."""
+CHUNK_BYTES = 1 << 21  # window-matrix bytes per batch chunk on the CPU: about one core's L2 cache
+
+
+def _chunks(n: int, per_sample: int, xp) -> list:
+    """Slices of a batch of n whose window matrices take about CHUNK_BYTES each (per_sample bytes per
+    sample); the whole batch at once off the CPU, where one large product beats many small ones."""
+    if xp is not cpu.xp:
+        return [slice(0, n)] if n else []
+    step = max(1, CHUNK_BYTES // max(per_sample, 1))
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+
+
+def _grouped(a, groups: int):
+    """(nb, G * k, L) -> (nb, G, k, L): a batch of matrices split into their groups (a view)."""
+    return a.reshape(a.shape[0], groups, a.shape[1] // groups, a.shape[2])
+
+
+def _chunk_buffer(parts: list, shape: tuple, dtype, xp):
+    """One buffer (nb, *shape) for the first (largest) chunk, reused by every chunk of the loop, so that
+    the same cache lines are written each time."""
+    return xp.empty(((parts[0].stop if parts else 0),) + tuple(shape), dtype=dtype)
+
+
+def _product_into(dst, a, b) -> None:
+    """dst[...] = a @ b (stacked), written in place where NumPy can (same float dtype), cast otherwise
+    (NumPy's bfloat16 product is float32)."""
+    xp = _xp(dst)
+    if xp is cpu.xp and dst.dtype == a.dtype == b.dtype and dst.dtype.kind == "f":
+        xp.matmul(a, b, out=dst)
+    else:
+        dst[...] = xp.matmul(a, b)
+
+
+def _conv_forward(x, w, geo, bias=None):
+    """conv of x (N, C, *S) with w (O, C/g, *K), plus bias (O,) if given: y (N, O, *out)."""
     xp = _xp(x)
     stride, dilation, lo, hi, out, groups = geo
     n, o = x.shape[0], w.shape[0]
-    if cols is None:
-        cols = im2col(x, w.shape[2:], stride, dilation, lo, hi, out, groups)
-    wm = w.reshape(groups, o // groups, -1)
-    y = wm @ cols if groups > 1 else (wm[0] @ cols[0])[None]  # (g, O/g, N*L)
-    y = y.astype(x.dtype, copy=False)  # (NumPy's bfloat16 product is float32)
-    y = y.reshape((o, n) + tuple(out)).swapaxes(0, 1)
-    return xp.ascontiguousarray(y), cols
+    kernel, positions = tuple(w.shape[2:]), math.prod(out)
+    y = xp.empty((n, o, positions), dtype=x.dtype)
+    wm = w.reshape(groups, o // groups, -1)  # (G, O/G, C/G*K)
+    ck = x.shape[1] * math.prod(kernel)
+    parts = _chunks(n, ck * positions * x.itemsize, xp)
+    buf = _chunk_buffer(parts, (ck, positions), x.dtype, xp)
+    for part in parts:
+        cols = im2col(x[part], kernel, stride, dilation, lo, hi, out, buf[:part.stop - part.start])
+        dst = y[part]
+        _product_into(_grouped(dst, groups), wm, _grouped(cols, groups))
+        if bias is not None:  # while the chunk is in cache
+            dst += bias.reshape(o, 1)
+    return y.reshape((n, o) + tuple(out))
 
 
-def channel_major(a, groups: int):
-    """(N, C, *S) -> (groups, C/groups, N * prod(S)): the layout of the matrix products (one copy)."""
-    return a.swapaxes(0, 1).reshape(groups, a.shape[1] // groups, -1)
-
-
-def _conv_input_grad(gm, w, geo, n: int, size):
-    """The adjoint of conv in its input: gm (g, O/g, N*L) channel-major -> (N, C, *size), w (O, C/g, *K)."""
+def _conv_input_grad(g, w, geo, size):
+    """The adjoint of conv in its input: g (N, O, *out) -> (N, C, *size), w (O, C/g, *K)."""
+    xp = _xp(g)
     stride, dilation, lo, hi, out, groups = geo
+    n, o = g.shape[:2]
+    kernel, positions = tuple(w.shape[2:]), math.prod(out)
     c = w.shape[1] * groups
-    wm = w.reshape(groups, w.shape[0] // groups, -1)
-    cols = wm.swapaxes(1, 2) @ gm if groups > 1 else (wm[0].T @ gm[0])[None]  # (g, C/g*K, N*L)
-    cols = cols.astype(w.dtype, copy=False)
-    return col2im(cols, c, n, size, w.shape[2:], stride, dilation, lo, out)
+    gx = xp.empty((n, c) + tuple(size), dtype=w.dtype)
+    wt = w.reshape(groups, o // groups, -1).swapaxes(1, 2)  # (G, C/G*K, O/G)
+    gf = g.reshape(n, o, positions)
+    ck = c * math.prod(kernel)
+    parts = _chunks(n, ck * positions * w.itemsize, xp)
+    buf = _chunk_buffer(parts, (groups, ck // groups, positions), w.dtype, xp)
+    for part in parts:
+        cols = buf[:part.stop - part.start]  # (nb, G, C/G*K, L)
+        _product_into(cols, wt, _grouped(gf[part], groups))
+        col2im(cols.reshape(cols.shape[0], -1, positions), size, kernel, stride, dilation, lo, out, gx[part])
+    return gx
 
 
-def _conv_weight_grad(gm, cols, w_shape):
-    """The weight gradient: gm (g, O/g, N*L) channel-major, cols (g, C/g*K, N*L) -> (O, C/g, *K)."""
-    gw = gm @ cols.swapaxes(1, 2) if gm.shape[0] > 1 else (gm[0] @ cols[0].T)[None]
-    return gw.astype(cols.dtype, copy=False).reshape(w_shape)
+def _conv_weight_grad(image, g, w_shape, geo):
+    """The weight gradient (O, C/g, *K): g (N, O, *out) times the windows of image (N, C, *S), summed
+    over the batch and the positions."""
+    xp = _xp(image)
+    stride, dilation, lo, hi, out, groups = geo
+    n, o = g.shape[:2]
+    kernel, positions = tuple(w_shape[2:]), math.prod(out)
+    gf = g.reshape(n, o, positions)
+    # summed as its transpose (G, C/G*K, O/G): one (C/G*K, L) @ (L, O/G) product per sample and group,
+    # which OpenBLAS runs ~20% faster than the (O/G, L) @ (L, C/G*K) one (it packs the wide operand as is)
+    # (summed in the products' dtype: NumPy's bfloat16 product is float32)
+    ck = image.shape[1] * math.prod(kernel)
+    parts = _chunks(n, ck * positions * image.itemsize, xp)
+    buf = _chunk_buffer(parts, (ck, positions), image.dtype, xp)
+    gw_t = None
+    for part in parts:
+        cols = im2col(image[part], kernel, stride, dilation, lo, hi, out, buf[:part.stop - part.start])
+        term = xp.matmul(_grouped(cols, groups), _grouped(gf[part], groups).swapaxes(2, 3)).sum(0)
+        gw_t = term if gw_t is None else gw_t.__iadd__(term)
+    if gw_t is None:  # an empty batch
+        gw_t = xp.zeros((groups, math.prod(w_shape[1:]), o // groups), dtype=image.dtype)
+    return xp.ascontiguousarray(gw_t.swapaxes(1, 2)).astype(image.dtype, copy=False).reshape(w_shape)
 
 
 # ---- the graph node ------------------------------------------------------------------------------------
 class ConvolutionBackward0(Node):
     """Gradients of a convolution or transposed convolution.
 
-    For conv, x is the image and `cols` its im2col matrix (kept when the weight needs a gradient).
-    For a transposed conv the roles swap: its input gradient is a conv of g, its weight gradient
-    pairs x with the im2col of g. The products run on the arrays; under create_graph the same
-    products are recorded (`_graph_backward`), so gradients of gradients work too.
+    For conv, x is the image: its gradient is the transposed conv of g, the weight's pairs g with
+    x's windows. For a transposed conv the roles swap: its input gradient is a conv of g, its
+    weight gradient pairs x with g's windows. The products run on the arrays; under create_graph
+    the same products are recorded (`_graph_backward`), so gradients of gradients work too.
     """
 
-    def __init__(self, x, w, b, geo, transposed, cols):
+    def __init__(self, x, w, b, geo, transposed):
         super().__init__((x, w, b), (x, w))
         self.geo = geo
         self.transposed = transposed
-        self.cols = cols
         self.x_shape = x._data.shape
-
-    def _release_extra(self):
-        self.cols = None
 
     def backward(self, g):
         x, w = self.saved_tensors
@@ -205,30 +284,19 @@ class ConvolutionBackward0(Node):
         if gd.dtype != xd.dtype:
             gd = gd.astype(xd.dtype)
         geo = self.geo
-        groups = geo[5]
         gx = gw = gb = None
         if not self.transposed:
-            gm = channel_major(gd, groups)  # shared by both products and the bias sum
             if need_x:
-                gx = _conv_input_grad(gm, wd, geo, gd.shape[0], self.x_shape[2:])
+                gx = _conv_input_grad(gd, wd, geo, self.x_shape[2:])
             if need_w:
-                cols = self.cols
-                if cols is None:
-                    cols = im2col(xd, wd.shape[2:], *_im2col_geo(geo), groups)
-                gw = _conv_weight_grad(gm, cols, wd.shape)
-            if need_b:
-                gb = gm.sum(-1).reshape(-1)
-        else:
-            # y = convT(x): x plays the conv's output, y its input
-            cols = None
-            if need_x or need_w:
-                cols = im2col(gd, wd.shape[2:], *_im2col_geo(geo), groups)
+                gw = _conv_weight_grad(xd, gd, wd.shape, geo)
+        else:  # y = convT(x): x plays the conv's output, y its input
             if need_x:
-                gx, _ = _conv_forward(gd, wd, geo, cols)
+                gx = _conv_forward(gd, wd, geo)
             if need_w:
-                gw = _conv_weight_grad(channel_major(xd, groups), cols, wd.shape)
-            if need_b:
-                gb = gd.sum(axis=(0,) + tuple(range(2, gd.ndim)))
+                gw = _conv_weight_grad(gd, xd, wd.shape, geo)
+        if need_b:  # each sample's rows summed (contiguous), then the samples
+            gb = gd.reshape(gd.shape[0], gd.shape[1], -1).sum(-1).sum(0)
         if half:
             gx, gw, gb = (a.astype("float16") if a is not None else None for a in (gx, gw, gb))
         dev = g.device
@@ -256,20 +324,17 @@ class ConvolutionBackward0(Node):
 
 def _conv_op(x: Tensor, w: Tensor, geo) -> Tensor:
     """conv of x by w with a resolved geometry, recorded (no bias)."""
-    y, cols = _conv_forward(x._data, w._data, geo)
-    out = _make(y, x.device)
+    out = _make(_conv_forward(x._data, w._data, geo), x.device)
     if _GradMode.enabled and (x._requires_grad or w._requires_grad):
-        record(out, ConvolutionBackward0(x, w, None, geo, False, cols if w._requires_grad else None))
+        record(out, ConvolutionBackward0(x, w, None, geo, False))
     return out
 
 
 def _conv_transpose_op(x: Tensor, w: Tensor, geo, size) -> Tensor:
     """The transposed conv of x by w with a resolved geometry and output size, recorded (no bias)."""
-    xd = x._data
-    y = _conv_input_grad(channel_major(xd, geo[5]), w._data, geo, xd.shape[0], size)
-    out = _make(y, x.device)
+    out = _make(_conv_input_grad(x._data, w._data, geo, size), x.device)
     if _GradMode.enabled and (x._requires_grad or w._requires_grad):
-        record(out, ConvolutionBackward0(x, w, None, geo, True, None))
+        record(out, ConvolutionBackward0(x, w, None, geo, True))
     return out
 
 
@@ -291,16 +356,10 @@ class ConvolutionBackwardBackward0(Node):
 
 def _weight_grad_op(image: Tensor, gout: Tensor, geo, w_shape) -> Tensor:
     """sum over the batch and positions of gout times image windows: (O, C/groups, *K), recorded."""
-    cols = im2col(image._data, w_shape[2:], *_im2col_geo(geo), geo[5])
-    out = _make(_conv_weight_grad(channel_major(gout._data, geo[5]), cols, w_shape), image.device)
+    out = _make(_conv_weight_grad(image._data, gout._data, w_shape, geo), image.device)
     if _GradMode.enabled and (image._requires_grad or gout._requires_grad):
         record(out, ConvolutionBackwardBackward0(image, gout, geo))
     return out
-
-
-def _im2col_geo(geo):
-    stride, dilation, lo, hi, out, _ = geo
-    return stride, dilation, lo, hi, out
 
 
 # ---- checks --------------------------------------------------------------------------------------
@@ -358,6 +417,7 @@ def _same_padding(kernel, dilation):
 
 
 # ---- the ops -------------------------------------------------------------------------------------------
+@autocast_op("convolution")
 def convolution(x: Tensor, w: Tensor, b: Tensor | None, stride, padding, dilation, transposed: bool,
                 output_padding, groups: int) -> Tensor:
     """torch.convolution on batched input (N, C, *S); `padding` may be 'same' or 'valid' (not transposed)."""
@@ -394,6 +454,7 @@ def convolution(x: Tensor, w: Tensor, b: Tensor | None, stride, padding, dilatio
     eff = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     xd, wd = x._data, w._data
     half = xd.dtype.kind == "f" and xd.itemsize == 2  # float16: compute in float32, as torch accumulates
+    bd = None if b is None else b._data.astype("float32") if half else b._data
     if half:
         xd, wd = xd.astype("float32"), wd.astype("float32")
     if not transposed:
@@ -403,8 +464,7 @@ def convolution(x: Tensor, w: Tensor, b: Tensor | None, stride, padding, dilatio
                                f"({_by_x(eff)}). Kernel size can't be greater than actual input size")
         out = tuple((p - e) // s + 1 for p, e, s in zip(padded, eff, stride))
         geo = (stride, dilation, lo, hi, out, groups)
-        y, cols = _conv_forward(xd, wd, geo)
-        out_ch = wd.shape[0]
+        y = _conv_forward(xd, wd, geo, bd)  # (the bias added chunk by chunk)
     else:
         if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
             raise RuntimeError(_output_padding_message(output_padding, stride, dilation))
@@ -415,18 +475,14 @@ def convolution(x: Tensor, w: Tensor, b: Tensor | None, stride, padding, dilatio
         # the conv whose input gradient this is maps (N, Cout, *out) to (N, Cin, *size)
         hi = tuple(p + op for p, op in zip(lo, output_padding))
         geo = (stride, dilation, lo, hi, size, groups)
-        y = _conv_input_grad(channel_major(xd, groups), wd, geo, xd.shape[0], out)
-        cols = None
-        out_ch = wd.shape[1] * groups
-    if b is not None:
-        bd = b._data.astype(y.dtype) if half else b._data
-        y += bd.reshape((out_ch,) + (1,) * nd)
+        y = _conv_input_grad(xd, wd, geo, out)
+        if bd is not None:
+            y += bd.reshape((wd.shape[1] * groups,) + (1,) * nd)
     if half:
         y = y.astype(x._data.dtype)
     result = _make(y, x.device)
     if _GradMode.enabled and (x._requires_grad or w._requires_grad or (b is not None and b._requires_grad)):
-        keep = cols if (w._requires_grad and not half) else None
-        record(result, ConvolutionBackward0(x, w, b, geo, transposed, keep))
+        record(result, ConvolutionBackward0(x, w, b, geo, transposed))
     return result
 
 
@@ -491,10 +547,7 @@ class Im2ColBackward0(Node):
         added = gd.ndim == 2
         if added:
             gd = gd[None]
-        n, ck = gd.shape[:2]
-        c = ck // math.prod(kernel)
-        cols = gd.transpose(1, 0, 2).reshape(ck, -1)
-        gx = col2im(cols, c, n, self.size, kernel, stride, dilation, pad, out)
+        gx = col2im(gd, self.size, kernel, stride, dilation, pad, out)
         return (_make(gx[0] if added else gx, g.device),)
 
 
@@ -511,15 +564,8 @@ class Col2ImBackward0(Node):
             return (unfold(g, kernel, dilation, pad, stride),)
         gd = g._data
         added = gd.ndim == 3
-        gx = _unfold_array(gd[None] if added else gd, kernel, stride, dilation, pad, out)
+        gx = im2col(gd[None] if added else gd, kernel, stride, dilation, pad, pad, out)
         return (_make(gx[0] if added else gx, g.device),)
-
-
-def _unfold_array(x, kernel, stride, dilation, pad, out):
-    n = x.shape[0]
-    cols = im2col(x, kernel, stride, dilation, pad, pad, out)[0]  # (C*K, N*L)
-    cols = cols.reshape(cols.shape[0], n, -1).swapaxes(0, 1)
-    return _xp(x).ascontiguousarray(cols)
 
 
 def _fold_params(kernel_size, dilation, padding, stride):
@@ -565,7 +611,7 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
         raise RuntimeError(f"Given input with spatial size {size}, kernel_size={kernel}, dilation={dilation}, "
                            f"padding={padding}, calculated shape of the array of sliding blocks as {out}, but its "
                            "components must be at least one.")
-    yd = _unfold_array(xd, kernel, stride, dilation, padding, out)
+    yd = im2col(xd, kernel, stride, dilation, padding, padding, out)
     if xd.dtype.kind in "iu":
         raise not_implemented("im2col_out_cpu", xd.dtype)
     y = _make(yd[0] if added else yd, input.device)
@@ -596,8 +642,7 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
                            f"sliding blocks {out[0]} * {out[1]} = {out[0] * out[1]}, but got input.size(2)={length}.")
     if xd.dtype.kind in "iu":
         raise not_implemented("col2im_out_cpu", xd.dtype)
-    cols = xd.swapaxes(0, 1).reshape(ck, -1)
-    yd = col2im(cols, ck // kk, n, size, kernel, stride, dilation, padding, out)
+    yd = col2im(xd, size, kernel, stride, dilation, padding, out)
     y = _make(yd[0] if added else yd, input.device)
     if _GradMode.enabled and input._requires_grad:
         record(y, Col2ImBackward0(input, (kernel, stride, dilation, padding, out), size))

@@ -5,13 +5,15 @@ slice of the padded input covering every output position at once: the running ma
 updated tap by tap, in the order PyTorch's kernels visit a window, so ties and rounding come out
 the same. The backward passes walk the same taps, adding the gradient into strided slices.
 Adaptive pools (windows of varying size) use small averaging matrices (avg) or per-tap gathers
-with a bincount scatter (max).
+with a bincount scatter (max). With the optional extra `fast`, 2-d max pooling and its gradient run
+as compiled loops (backends/cpu_conv.py) that give the same bits as the tap loops here.
 """
 from __future__ import annotations
 
 import itertools
 import math
 
+from ..backends import cpu_conv
 from .conv import array_module as _xp_of, linear_map
 from ._util import Node, Tensor, _GradMode, _make, not_implemented, record
 
@@ -76,6 +78,10 @@ class MaxPool2DWithIndicesBackward0(Node):
 def _max_scatter(gd, arg, geo, x_shape):
     """(N, C, *out) gradients onto the picked elements of a zero (N, C, *S) array."""
     kernel, stride, pad, dilation, out = geo
+    if len(kernel) == 2:  # the compiled loop (optional extra `fast`), when it takes gd
+        gx = cpu_conv.max_pool_backward(gd, arg, kernel, stride, pad, dilation, x_shape)
+        if gx is not None:
+            return gx
     xp = _xp_of(gd)
     size = x_shape[-len(kernel):]
     reach = _reach(size, pad, kernel, stride, dilation, out)
@@ -122,17 +128,14 @@ def _flat_index(arg, kernel, stride, pad, dilation, size, xp):
     return flat
 
 
-def max_pool_nd(x: Tensor, kernel, stride, pad, dilation, ceil_mode: bool, return_indices: bool):
-    """Max pooling over the last len(kernel) dims of x (the caller checked the arguments)."""
-    xd = x._data
-    if xd.dtype.kind == "b":
-        raise not_implemented("max_pool2d", xd.dtype)
+def _max_windows(xd, kernel, stride, pad, dilation, out):
+    """(best, arg): each window's maximum and the tap that holds it (int8 when the kernel has < 128 taps)."""
+    if len(kernel) == 2:  # the compiled loop (optional extra `fast`), when it takes xd
+        fast = cpu_conv.max_pool(xd, kernel, stride, pad, dilation, out)
+        if fast is not None:
+            return fast
     xp = _xp_of(xd)
-    nd = len(kernel)
-    size = xd.shape[-nd:]
-    out = tuple(pool_output_size(s, k, p, st, d, ceil_mode)
-                for s, k, p, st, d in zip(size, kernel, pad, stride, dilation))
-    _check_output(xd.shape, out)
+    size = xd.shape[-len(kernel):]
     buf = _padded(xd, pad, _reach(size, pad, kernel, stride, dilation, out), _lowest(xd.dtype))
     best = arg = None
     for t, tap in enumerate(itertools.product(*(range(k) for k in kernel))):
@@ -148,6 +151,21 @@ def max_pool_nd(x: Tensor, kernel, stride, pad, dilation, ceil_mode: bool, retur
             take |= xp.isnan(v)
         xp.maximum(v, best, out=best)
         arg = xp.where(take, arg.dtype.type(t), arg)
+    return best, arg
+
+
+def max_pool_nd(x: Tensor, kernel, stride, pad, dilation, ceil_mode: bool, return_indices: bool):
+    """Max pooling over the last len(kernel) dims of x (the caller checked the arguments)."""
+    xd = x._data
+    if xd.dtype.kind == "b":
+        raise not_implemented("max_pool2d", xd.dtype)
+    xp = _xp_of(xd)
+    nd = len(kernel)
+    size = xd.shape[-nd:]
+    out = tuple(pool_output_size(s, k, p, st, d, ceil_mode)
+                for s, k, p, st, d in zip(size, kernel, pad, stride, dilation))
+    _check_output(xd.shape, out)
+    best, arg = _max_windows(xd, kernel, stride, pad, dilation, out)
     result = _make(best, x.device)
     indices = None
     if return_indices or (_GradMode.enabled and x._requires_grad):

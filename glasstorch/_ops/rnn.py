@@ -8,15 +8,18 @@ going forward, a finished sequence keeps its last state (its h_n); going in reve
 started yet still holds its h0 when it joins.
 
 Speed. The input projection x @ W_ih.T (+ biases) of every step is one matrix product before the loop; each
-step then does one (b, H) @ (H, G*H) product and a few in-place array ops. Backward walks the steps in the
-opposite order, keeping d(state) in two arrays, and stores each step's gate gradients, so the weight
-gradients are again one matrix product each after the loop. The whole layer is one graph node.
+step then does one (b, H) @ (H, G*H) product and the gate arithmetic (`NumpyCells`, a few in-place array
+ops; with numba, `backends/cpu_rnn.py` runs the same arithmetic as compiled loops, to the same bits).
+Backward walks the steps in the opposite order, keeping d(state) in two arrays, and stores each step's gate
+gradients, so the weight gradients are again one matrix product each after the loop. The whole layer is one
+graph node.
 
 Gate layout, as PyTorch's weights: LSTM rows [i, f, g, o]; GRU rows [r, z, n] with
 n = tanh(x W_in + b_in + r * (h W_hn + b_hn)); h' = (1 - z) * n + z * h.
 """
 from __future__ import annotations
 
+from ..backends import cpu_rnn
 from ._util import Node, Tensor, _GradMode, _make, record, type_word
 
 __all__ = ["rnn_layer", "MODES"]
@@ -93,87 +96,165 @@ def _rnn_backward(xp, saved, dout, dh, dc, steps, w_hh):
     return dg, dg  # the same gradient reaches the input and the recurrent projection
 
 
+# ---- the gate arithmetic of one step ------------------------------------------------------------------------
+class NumpyCells:
+    """One step's gate arithmetic written with array calls: the readable reference, and the path on CuPy, for
+    other dtypes, without numba or with GLASSTORCH_FUSED=0. backends/cpu_rnn.py has the same methods (same
+    arguments, same operations in the same order, NumPy's exp/tanh), the rest compiled into loops.
+
+    b is the step's batch rows, H the hidden size; the small scratch buffers stay in cache across steps."""
+
+    def __init__(self, xp, dtype, batch: int, hidden: int, width: int):
+        self.xp = xp
+        self.deriv = xp.empty((batch, width), dtype)  # the activations' derivatives, (B, G*H)
+        self.small = xp.empty((batch, hidden), dtype)
+
+    def lstm_forward(self, g, r, c, tc, h1, h2) -> None:
+        """g: (b, 4H) input projections, overwritten by the activations [i, f, g, o]; r: (b, 4H) the recurrent
+        product h @ W_hh^T; c: (b, H) cell state, updated to f * c + i * g; tc gets tanh(c'); h1 and h2 (the
+        output rows and the running state, or the same array twice) get o * tanh(c')."""
+        xp, hid = self.xp, c.shape[1]
+        gs, tg = slice(2 * hid, 3 * hid), self.small[:c.shape[0]]
+        g += r
+        xp.tanh(g[:, gs], out=tg)
+        _sigmoid_(xp, g)  # all four gates at once (contiguous), then g's tanh put back
+        g[:, gs] = tg
+        c *= g[:, hid:2 * hid]
+        c += g[:, :hid] * g[:, gs]
+        xp.tanh(c, out=tc)
+        xp.multiply(g[:, 3 * hid:], tc, out=h1)
+        if h2 is not h1:
+            h2[...] = h1
+
+    def lstm_backward(self, dh, dout, act, tc, cprev, dc, dg) -> None:
+        """dh: (b, H) d(o * tanh(c')), plus dout (b, H) unless None (dh may be overwritten); act: (b, 4H)
+        the step's activations; tc: tanh(c'); cprev: c before the step; dc: (b, H) d c', becomes d c_prev;
+        dg: (b, 4H) gets d(gate pre-activations). The derivatives s (1 - s) of the sigmoid gates and
+        1 - g^2 are formed here, in a small buffer, rather than stored as (N, 4H) arrays."""
+        xp, hid = self.xp, dc.shape[1]
+        gs, d, dt = slice(2 * hid, 3 * hid), self.deriv[:dc.shape[0]], self.small[:dc.shape[0]]
+        if dout is not None:
+            dh += dout
+        xp.multiply(tc, tc, out=dt)  # dc += dh * o * (1 - tanh(c)^2)
+        xp.subtract(1, dt, out=dt)
+        dt *= act[:, 3 * hid:]
+        dt *= dh
+        dc += dt
+        xp.multiply(dc, act[:, gs], out=dg[:, :hid])  # d i = dc * g
+        xp.multiply(dc, cprev, out=dg[:, hid:2 * hid])  # d f = dc * c_prev
+        xp.multiply(dc, act[:, :hid], out=dg[:, gs])  # d g = dc * i
+        xp.multiply(dh, tc, out=dg[:, 3 * hid:])  # d o = dh * tanh(c)
+        xp.subtract(1, act, out=d)
+        d *= act
+        xp.multiply(act[:, gs], act[:, gs], out=d[:, gs])
+        xp.subtract(1, d[:, gs], out=d[:, gs])
+        dg *= d
+        dc *= act[:, hid:2 * hid]
+
+    def gru_forward(self, g, hh, bias, h, out, hhn) -> None:
+        """g: (b, 3H) input projections (with b_ih), overwritten by the gates [r, z, n]; hh: (b, 3H) the
+        recurrent product h @ W_hh^T (overwritten); bias: b_hh (3H,) or None; h: (b, H) state, updated;
+        out: (b, H) gets h' = (1 - z) n + z h; hhn: (b, H) gets h W_hn^T + b_hn unless None."""
+        xp, hid = self.xp, h.shape[1]
+        if bias is not None:
+            hh += bias
+        rz = g[:, :2 * hid]
+        rz += hh[:, :2 * hid]
+        _sigmoid_(xp, rz)
+        nn = g[:, 2 * hid:]
+        if hhn is not None:
+            hhn[...] = hh[:, 2 * hid:]
+        nn += g[:, :hid] * hh[:, 2 * hid:]
+        xp.tanh(nn, out=nn)
+        xp.subtract(h, nn, out=out)  # h' = n + z (h - n)
+        out *= g[:, hid:2 * hid]
+        out += nn
+        h[...] = out
+
+    def gru_backward(self, dh, dout, act, hprev, hhn, dg, dgh, dhz) -> None:
+        """dh: (b, H) d h', plus dout (b, H) unless None (dh may be overwritten); act: (b, 3H) [r, z, n];
+        hprev: h before the step; hhn: h W_hn^T + b_hn; dg, dgh: (b, 3H) get d of the input projections and
+        of the recurrent ones (the same for r and z, times r for n); dhz: (b, H) gets the gradient reaching
+        h_prev through z * h, to which the caller adds dgh @ W_hh."""
+        xp, hid = self.xp, dhz.shape[1]
+        d = self.deriv[:dhz.shape[0]]
+        if dout is not None:
+            dh += dout
+        rz, nn = act[:, :2 * hid], act[:, 2 * hid:]
+        xp.subtract(1, rz, out=d[:, :2 * hid])  # s (1 - s) for r and z
+        d[:, :2 * hid] *= rz
+        xp.multiply(nn, nn, out=d[:, 2 * hid:])  # 1 - n^2 for n
+        xp.subtract(1, d[:, 2 * hid:], out=d[:, 2 * hid:])
+        xp.multiply(dh, act[:, hid:2 * hid], out=dhz)  # the path h -> z * h
+        dn = dg[:, 2 * hid:]
+        xp.subtract(dh, dhz, out=dn)  # dh * (1 - z)
+        dn *= d[:, 2 * hid:]
+        dz = dg[:, hid:2 * hid]
+        xp.subtract(hprev, nn, out=dz)  # d z = dh * (h - n)
+        dz *= dh
+        xp.multiply(dn, hhn, out=dg[:, :hid])  # d r = dn * (h W_hn + b_hn)
+        dg[:, :2 * hid] *= d[:, :2 * hid]
+        dgh[:, :2 * hid] = dg[:, :2 * hid]
+        xp.multiply(dn, act[:, :hid], out=dgh[:, 2 * hid:])
+
+
+def _cells(xp, a, batch: int, hidden: int):
+    """The compiled step kernels for the gate array `a` (N, G*H) where they apply, else the NumPy reference."""
+    return cpu_rnn.cells(a, batch, hidden) or NumpyCells(xp, a.dtype, batch, hidden, a.shape[1])
+
+
 # ---- LSTM ---------------------------------------------------------------------------------------------------
 def _lstm_forward(xp, a, h, c, steps, w_hh, w_hr, keep: bool):
     """a: (N, 4H) input projections, overwritten by the gate activations [i, f, g, o];
     h: (B, P) and c: (B, H) states, updated in place. Returns the (N, P) outputs."""
     hid = c.shape[1]
     n, batch = a.shape[0], h.shape[0]
+    cells = _cells(xp, a, batch, hid)
     out = xp.empty((n, h.shape[1]), a.dtype)
     tc_all = xp.empty((n, hid), a.dtype)  # tanh(c) of every step
+    hprev = cprev = hu_all = None
     if keep:
         hprev, cprev = xp.empty_like(out), xp.empty((n, hid), a.dtype)
-        hu_all = xp.empty((n, hid), a.dtype) if w_hr is not None else None  # h before the projection
+    if w_hr is not None:  # h before the projection: every step's when kept for backward, else one step's
+        hu_all = xp.empty((n if keep else batch, hid), a.dtype)
     r_t = w_hr.T if w_hr is not None else None
     buf = xp.empty(a.shape[1] * batch, a.dtype)  # h @ W_hh^T of one step
-    tg = xp.empty((batch, hid), a.dtype)  # tanh of the g gate
-    gs = slice(2 * hid, 3 * hid)
     for s, b in steps.forward:
         hp, cp = h[:b], c[:b]
         if keep:
             hprev[s:s + b] = hp
             cprev[s:s + b] = cp
-        g = a[s:s + b]
-        g += _recurrent(xp, w_hh, hp, buf)
-        xp.tanh(g[:, gs], out=tg[:b])
-        _sigmoid_(xp, g)  # all four gates at once (contiguous), then g's tanh put back
-        g[:, gs] = tg[:b]
-        cp *= g[:, hid:2 * hid]  # c' = f * c + i * g, written into the state
-        cp += g[:, :hid] * g[:, gs]
-        tc = tc_all[s:s + b]
-        xp.tanh(cp, out=tc)
-        hn = out[s:s + b]
+        r = _recurrent(xp, w_hh, hp, buf)
         if r_t is None:
-            xp.multiply(g[:, 3 * hid:], tc, out=hn)
+            cells.lstm_forward(a[s:s + b], r, cp, tc_all[s:s + b], out[s:s + b], hp)
         else:
-            hu = g[:, 3 * hid:] * tc
-            if keep:
-                hu_all[s:s + b] = hu
+            hu = hu_all[s:s + b] if keep else hu_all[:b]
+            cells.lstm_forward(a[s:s + b], r, cp, tc_all[s:s + b], hu, hu)
+            hn = out[s:s + b]
             xp.matmul(hu, r_t, out=hn)
-        hp[...] = hn
+            hp[...] = hn
     if not keep:
         return out, None
     return out, {"hprev": hprev, "cprev": cprev, "tc": tc_all, "hu": hu_all, "gates": a}
 
 
 def _lstm_backward(xp, saved, dout, dh, dc, steps, w_hh, w_hr):
-    """d(gate pre-activations) (N, 4H), and for a projection d h (N, P); dh, dc become d h0, d c0.
-
-    The activations' derivatives (s (1 - s) for the sigmoid gates, 1 - g^2 for g; o (1 - tanh(c)^2) from
-    h to c) are formed step by step in two small buffers that stay in cache, rather than as (N, 4H) arrays."""
+    """d(gate pre-activations) (N, 4H), and for a projection d h (N, P); dh, dc become d h0, d c0."""
     a, tc_all, cprev = saved["gates"], saved["tc"], saved["cprev"]
-    hid = dc.shape[1]
-    gs = slice(2 * hid, 3 * hid)
+    cells = _cells(xp, a, dc.shape[0], dc.shape[1])
     dg = xp.empty_like(a)
     dh_all = xp.empty((a.shape[0], dh.shape[1]), a.dtype) if w_hr is not None else None
-    deriv = xp.empty((dc.shape[0], a.shape[1]), a.dtype)
-    dtc = xp.empty_like(dc)
     for s, b in steps.backward:
         dhs, dcs = dh[:b], dc[:b]
-        if dout is not None:
-            dhs += dout[s:s + b]
-        if w_hr is not None:
+        douts = None if dout is None else dout[s:s + b]
+        if w_hr is not None:  # through the projection first: d hu = dh @ W_hr
+            if douts is not None:
+                dhs += douts
             dh_all[s:s + b] = dhs
-            dhu = dhs @ w_hr
-        else:
-            dhu = dhs
-        g, act, tc, d, dt = dg[s:s + b], a[s:s + b], tc_all[s:s + b], deriv[:b], dtc[:b]
-        xp.multiply(tc, tc, out=dt)  # dc += dh * o * (1 - tanh(c)^2)
-        xp.subtract(1, dt, out=dt)
-        dt *= act[:, 3 * hid:]
-        dt *= dhu
-        dcs += dt
-        xp.multiply(dcs, act[:, gs], out=g[:, :hid])  # d i = dc * g
-        xp.multiply(dcs, cprev[s:s + b], out=g[:, hid:2 * hid])  # d f = dc * c_prev
-        xp.multiply(dcs, act[:, :hid], out=g[:, gs])  # d g = dc * i
-        xp.multiply(dhu, tc, out=g[:, 3 * hid:])  # d o = dh * tanh(c)
-        xp.subtract(1, act, out=d)
-        d *= act
-        xp.multiply(act[:, gs], act[:, gs], out=d[:, gs])
-        xp.subtract(1, d[:, gs], out=d[:, gs])
-        g *= d
-        dcs *= act[:, hid:2 * hid]
-        xp.matmul(g, w_hh, out=dhs)
+            dhs, douts = dhs @ w_hr, None
+        g = dg[s:s + b]
+        cells.lstm_backward(dhs, douts, a[s:s + b], tc_all[s:s + b], cprev[s:s + b], dcs, g)
+        xp.matmul(g, w_hh, out=dh[:b])
     return dg, dg, dh_all
 
 
@@ -181,6 +262,7 @@ def _lstm_backward(xp, saved, dout, dh, dc, steps, w_hh, w_hr):
 def _gru_forward(xp, a, h, steps, w_hh, b_hh, keep: bool):
     """a: (N, 3H) input projections (with b_ih), overwritten by the gates [r, z, n]; h: (B, H) state."""
     hid = h.shape[1]
+    cells = _cells(xp, a, h.shape[0], hid)
     out = xp.empty((a.shape[0], hid), a.dtype)
     hprev = xp.empty_like(out) if keep else None
     hhn = xp.empty_like(out) if keep else None  # h W_hn^T + b_hn, which r multiplies
@@ -190,57 +272,24 @@ def _gru_forward(xp, a, h, steps, w_hh, b_hh, keep: bool):
         if keep:
             hprev[s:s + b] = hp
         hh = _recurrent(xp, w_hh, hp, buf)
-        if b_hh is not None:
-            hh += b_hh
-        g = a[s:s + b]
-        rz = g[:, :2 * hid]
-        rz += hh[:, :2 * hid]
-        _sigmoid_(xp, rz)
-        nn = g[:, 2 * hid:]
-        if keep:
-            hhn[s:s + b] = hh[:, 2 * hid:]
-        nn += g[:, :hid] * hh[:, 2 * hid:]
-        xp.tanh(nn, out=nn)
-        hn = out[s:s + b]
-        xp.subtract(hp, nn, out=hn)  # h' = n + z (h - n)
-        hn *= g[:, hid:2 * hid]
-        hn += nn
-        hp[...] = hn
+        cells.gru_forward(a[s:s + b], hh, b_hh, hp, out[s:s + b], hhn[s:s + b] if keep else None)
     return out, {"hprev": hprev, "hhn": hhn, "gates": a}
 
 
 def _gru_backward(xp, saved, dout, dh, dc, steps, w_hh):
-    """(d input projections, d recurrent projections), each (N, 3H); dh becomes d h0.
-
-    The activations' derivatives are formed step by step in a small buffer, as for the LSTM."""
+    """(d input projections, d recurrent projections), each (N, 3H); dh becomes d h0."""
     a, hprev, hhn = saved["gates"], saved["hprev"], saved["hhn"]
-    hid = dh.shape[1]
+    cells = _cells(xp, a, dh.shape[0], dh.shape[1])
     dg = xp.empty_like(a)  # d of x W_ih^T + b_ih
     dgh = xp.empty_like(a)  # d of h W_hh^T + b_hh: the same for r and z, times r for n
-    deriv = xp.empty((dh.shape[0], a.shape[1]), a.dtype)
+    dhz = xp.empty_like(dh)
     for s, b in steps.backward:
         dhs = dh[:b]
-        if dout is not None:
-            dhs += dout[s:s + b]
-        g, gh, act, d = dg[s:s + b], dgh[s:s + b], a[s:s + b], deriv[:b]
-        rz, nn = act[:, :2 * hid], act[:, 2 * hid:]
-        xp.subtract(1, rz, out=d[:, :2 * hid])  # s (1 - s) for r and z
-        d[:, :2 * hid] *= rz
-        xp.multiply(nn, nn, out=d[:, 2 * hid:])  # 1 - n^2 for n
-        xp.subtract(1, d[:, 2 * hid:], out=d[:, 2 * hid:])
-        dhz = dhs * act[:, hid:2 * hid]  # the path h -> z * h
-        dn = g[:, 2 * hid:]
-        xp.subtract(dhs, dhz, out=dn)  # dh * (1 - z)
-        dn *= d[:, 2 * hid:]
-        dz = g[:, hid:2 * hid]
-        xp.subtract(hprev[s:s + b], nn, out=dz)  # d z = dh * (h - n)
-        dz *= dhs
-        xp.multiply(dn, hhn[s:s + b], out=g[:, :hid])  # d r = dn * (h W_hn + b_hn)
-        g[:, :2 * hid] *= d[:, :2 * hid]
-        gh[:, :2 * hid] = g[:, :2 * hid]
-        xp.multiply(dn, act[:, :hid], out=gh[:, 2 * hid:])
+        gh = dgh[s:s + b]
+        cells.gru_backward(dhs, None if dout is None else dout[s:s + b], a[s:s + b], hprev[s:s + b], hhn[s:s + b],
+                           dg[s:s + b], gh, dhz[:b])
         xp.matmul(gh, w_hh, out=dhs)
-        dhs += dhz
+        dhs += dhz[:b]
     return dg, dgh
 
 
@@ -320,6 +369,8 @@ class _RnnLayerBackward(Node):
         x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr = inputs
         super().__init__(inputs, (x, w_ih, w_hh, w_hr))
         self.arrays = saved
+        # initial states that record no graph (created inside a model), for torch.onnx.export
+        self.constant_states = tuple(None if s is None or s._requires_grad else s._data for s in (h0, c0))
         self.batch_sizes, self.reverse = batch_sizes, reverse
 
     def _release_extra(self) -> None:
@@ -357,7 +408,8 @@ class _RnnLayerBackward(Node):
         dt = xd.dtype
         batch = self.batch_sizes[0]
         hid = whh.shape[0] // _GATES[self.mode]
-        dout = None if g is None else _rows(g._data)
+        # contiguous rows (a broadcast gradient is copied once), so per-step slices are plain row blocks
+        dout = None if g is None else xp.ascontiguousarray(_rows(g._data))
         dh = xp.zeros((batch, whh.shape[1]), dt) if slots[1] is None else slots[1]._data.astype(dt, copy=True)
         dc = None
         steps = _Steps(self.batch_sizes, self.reverse)

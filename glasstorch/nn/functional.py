@@ -11,10 +11,12 @@ import warnings
 import numpy as np
 
 from .._ops import linalg as _linalg, pointwise as P, reduction as R
+from ..amp.autocast_mode import autocast_op
 from .._ops._util import Node, Tensor, _GradMode, _make, record
 from .._ops.indexing import index_into_zeros
 from .._ops.inplace import apply as _apply_inplace
 from .._random import rng_of
+from ..backends import cpu_fused as _cpu_fused
 from ..autograd.grad_mode import no_grad
 from . import _activations as A, _losses as L, _norms as N
 from . import _activations_extra as AX
@@ -113,6 +115,7 @@ def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
     return elu(input, alpha, inplace=True)
 
 
+@autocast_op("softplus")
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return A.softplus(input, beta, threshold)
 
@@ -153,6 +156,7 @@ def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
     return celu(input, alpha, inplace=True)
 
 
+@autocast_op("prelu")
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """x for x > 0, weight * x otherwise; weight (1,) or (C,) for the channel dim 1."""
     return AX.prelu(input, weight)
@@ -243,12 +247,23 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         mask = input.device.xp.zeros(d.shape, d.dtype)
     else:
         work = d.dtype if d.dtype in (np.float32, np.float64) else np.float32
-        keep = rng_of(None).random(d.shape, dtype=work) >= p
-        mask = keep.astype(d.dtype) * d.dtype.type(1.0 / (1.0 - p))
+        u = rng_of(None).random(d.shape, dtype=work)
+        scale = d.dtype.type(1.0 / (1.0 - p))
+        out = None if inplace else _cpu_fused.dropout_(d, u, p, scale)  # one compiled pass (extra `fast`)
+        if out is not None:  # u is the mask now; the same numbers and node as `input * mask_t` below
+            return _record_product(_make(out, input.device), input, _make(u, input.device))
+        mask = (u >= p).astype(d.dtype) * scale
         if input.device.type != "cpu":
             mask = input.device.backend.from_numpy(mask)
     mask_t = _make(mask, input.device)
     return input.mul_(mask_t) if inplace else input * mask_t
+
+
+def _record_product(out: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """`out`, computed as a * b, with the node `a * b` records."""
+    if _GradMode.enabled and (a._requires_grad or b._requires_grad):
+        record(out, P.MulBackward0(a, b))
+    return out
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -363,6 +378,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
 
 
 # ---- normalisation ------------------------------------------------------------------------------
+@autocast_op("layer_norm")
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     """Normalise over the trailing `normalized_shape` dims: (x - mean) / sqrt(var + eps) * weight + bias."""
@@ -383,11 +399,13 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
     return input / denom
 
 
+@autocast_op("cosine_similarity")
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps)) along dim (each norm floored, as in PyTorch)."""
     return LX.cosine_similarity(x1, x2, dim, eps)
 
 
+@autocast_op("group_norm")
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     """Normalise (N, C, *) over groups of C // num_groups channels per sample, then a per-channel affine."""
@@ -434,6 +452,7 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
 
 
 # ---- resampling ---------------------------------------------------------------------------------
+@autocast_op("interpolate")
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None,
                 recompute_scale_factor: bool | None = None, antialias: bool = False) -> Tensor:
     """Resize (N, C, *spatial) to `size` or by `scale_factor`: modes nearest, nearest-exact, linear, bilinear,
@@ -471,6 +490,7 @@ def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tenso
     return _grid_sample.affine_grid(theta, size, align_corners)
 
 
+@autocast_op("grid_sample")
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
                 align_corners: bool | None = None) -> Tensor:
     """input (N, C, H, W) read at the normalised (x, y) points of grid (N, Ho, Wo, 2): (N, C, Ho, Wo)."""
@@ -553,6 +573,7 @@ def _reduction(size_average, reduce, reduction: str) -> str:
     return L.check_reduction(reduction)
 
 
+@autocast_op("cross_entropy")
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
                   ignore_index: int = -100, reduce=None, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
@@ -572,6 +593,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     return L.cross_entropy_indices(input, target, weight, ignore_index, reduction)
 
 
+@autocast_op("nll_loss")
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
     """-input[n, target[n]] for log-probabilities `input` (N, C) or (N, C, d1, ...)."""
@@ -601,6 +623,7 @@ def _reduce_tensor(errors: Tensor, reduction: str) -> Tensor:
     return errors.sum() if reduction == "sum" else errors.mean()
 
 
+@autocast_op("mse_loss")
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
              weight: Tensor | None = None) -> Tensor:
     """mean (or sum) of (input - target)^2."""
@@ -611,6 +634,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, redu
     return L.mse_loss(input, target, reduction)
 
 
+@autocast_op("l1_loss")
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
             weight: Tensor | None = None) -> Tensor:
     """mean (or sum) of |input - target|."""
@@ -622,6 +646,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduc
     return _reduce_tensor(errors, reduction)
 
 
+@autocast_op("huber_loss")
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
     """0.5 e^2 where |e| < delta, delta (|e| - 0.5 delta) elsewhere; e = input - target."""
@@ -634,6 +659,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     return _weighted(errors, weight, input, reduction)
 
 
+@autocast_op("smooth_l1_loss")
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
                    beta: float = 1.0) -> Tensor:
     """0.5 e^2 / beta where |e| < beta, |e| - 0.5 beta elsewhere."""
@@ -644,6 +670,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     return LX.smooth_l1_loss(input, target, reduction, beta)
 
 
+@autocast_op("kl_div")
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
            log_target: bool = False) -> Tensor:
     """target * (log target - input), input being log-probabilities."""
@@ -665,6 +692,7 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduct
     return _reduce_tensor(pointwise, L.check_reduction(reduction))
 
 
+@autocast_op("binary_cross_entropy")
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
                          reduce=None, reduction: str = "mean") -> Tensor:
     """-(t log x + (1 - t) log(1 - x)) for probabilities x in [0, 1]."""
@@ -675,6 +703,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     return L.binary_cross_entropy(input, target, weight, reduction)
 
 
+@autocast_op("binary_cross_entropy_with_logits")
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
                                      reduce=None, reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
     """binary_cross_entropy(sigmoid(input), target), computed stably from the logits."""
@@ -696,24 +725,28 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     return LX.pairwise_distance(x1, x2, p, eps, keepdim)
 
 
+@autocast_op("margin_ranking_loss")
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0, size_average=None,
                         reduce=None, reduction: str = "mean") -> Tensor:
     """max(0, -target * (input1 - input2) + margin), target in {1, -1}."""
     return LX.margin_ranking_loss(input1, input2, target, margin, _reduction(size_average, reduce, reduction))
 
 
+@autocast_op("hinge_embedding_loss")
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None, reduce=None,
                          reduction: str = "mean") -> Tensor:
     """input where target == 1, max(0, margin - input) where target == -1."""
     return LX.hinge_embedding_loss(input, target, margin, _reduction(size_average, reduce, reduction))
 
 
+@autocast_op("cosine_embedding_loss")
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0, size_average=None,
                           reduce=None, reduction: str = "mean") -> Tensor:
     """1 - cos(x1, x2) for target 1, max(0, cos(x1, x2) - margin) for target -1; inputs (N, D) or (D,)."""
     return LX.cosine_embedding_loss(input1, input2, target, margin, _reduction(size_average, reduce, reduction))
 
 
+@autocast_op("triplet_margin_loss")
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
                         eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
                         reduction: str = "mean") -> Tensor:
@@ -729,6 +762,7 @@ def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative
                                                 reduction)
 
 
+@autocast_op("soft_margin_loss")
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """log(1 + exp(-target * input)), target in {1, -1}."""
     return LX.soft_margin_loss(input, target, _reduction(size_average, reduce, reduction))
@@ -740,18 +774,21 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | 
     return LX.multilabel_soft_margin_loss(input, target, weight, _reduction(size_average, reduce, reduction))
 
 
+@autocast_op("multilabel_margin_loss")
 def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                            reduction: str = "mean") -> Tensor:
     """Hinge loss between every target class (target's entries before the first -1) and every other class."""
     return LX.multilabel_margin_loss(input, target, _reduction(size_average, reduce, reduction))
 
 
+@autocast_op("multi_margin_loss")
 def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
                       size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Multi-class hinge loss: sum over i != y of max(0, margin - x[y] + x[i])^p / C."""
     return LX.multi_margin_loss(input, target, p, margin, weight, _reduction(size_average, reduce, reduction))
 
 
+@autocast_op("poisson_nll_loss")
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False, size_average=None,
                      eps: float = 1e-8, reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of target under Poisson(exp(input)) (or Poisson(input), log_input=False)."""
@@ -768,6 +805,7 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False, ep
     return LX.gaussian_nll_loss(input, target, var, full, eps, reduction)
 
 
+@autocast_op("ctc_loss")
 def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, blank: int = 0,
              reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
     """Connectionist temporal classification loss of log_probs (T, N, C) against label sequences."""
