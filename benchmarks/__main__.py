@@ -3,6 +3,7 @@
     python -m benchmarks                 # all, 5 alternating repetitions each
     python -m benchmarks --only mlp small --reps 7
     python -m benchmarks --write         # also rewrite benchmarks/RESULTS.md
+    python -m benchmarks --device cuda   # glasstorch on CuPy vs PyTorch CUDA eager (RESULTS_CUDA.md)
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import time
 
 import numpy as np
 
-from . import workloads as w
+from . import gpu, workloads as w
 
 
 def _timed(fn) -> float:
@@ -135,10 +136,24 @@ def machine() -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", nargs="*", choices=list(BENCHES), help="run only these benchmarks")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="where both frameworks run (cuda: the benchmarks of benchmarks/gpu.py)")
+    p.add_argument("--only", nargs="*", choices=list(BENCHES) + [k for k in gpu.BENCHES if k not in BENCHES],
+                   help="run only these benchmarks")
     p.add_argument("--reps", type=int, default=5, help="alternating repetitions (median is reported)")
     p.add_argument("--write", action="store_true", help="write the table into benchmarks/RESULTS.md")
     args = p.parse_args(argv)
+    benches = BENCHES
+    if args.device == "cuda":
+        reason = gpu.no_gpu_reason()
+        if reason is not None:
+            print(f"benchmarks --device cuda: no GPU to run on: {reason}.", file=sys.stderr)
+            return 2
+        benches = {k: (title, lambda torch, gt, reps, runs=runs: _alternate(runs(torch, gt), reps), unit, target)
+                   for k, (title, runs, unit, target) in gpu.BENCHES.items()}
+    unknown = set(args.only or ()) - set(benches)
+    if unknown:
+        p.error(f"not a {args.device} benchmark: {', '.join(sorted(unknown))} (choose from {', '.join(benches)})")
 
     import torch
 
@@ -150,8 +165,8 @@ def main(argv=None) -> int:
     rule = "|---|---|---|---|---|---|---|---|"
     print(header)
     print(rule)
-    for key in args.only or list(BENCHES):
-        title, fn, unit, target = BENCHES[key]
+    for key in args.only or list(benches):
+        title, fn, unit, target = benches[key]
         runs = fn(torch, gt, args.reps)
         r = {k: statistics.median(v) for k, v in runs.items()}
         ratio = r["glasstorch"] / r["torch"]
@@ -165,10 +180,12 @@ def main(argv=None) -> int:
         print(row, flush=True)
         rows.append(row)
     if args.write:
-        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
-        text = ("# Benchmark results\n\n"
-                f"Machine: {machine()}.\n\n"
-                f"Command: `python -m benchmarks --reps {args.reps}` (median of alternating repetitions, "
+        cuda = args.device == "cuda"
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS_CUDA.md" if cuda else "RESULTS.md")
+        flag = " --device cuda" if cuda else ""
+        text = ("# Benchmark results" + (" on CUDA" if cuda else "") + "\n\n"
+                f"Machine: {gpu.machine() if cuda else machine()}.\n\n"
+                f"Command: `python -m benchmarks{flag} --reps {args.reps}` (median of alternating repetitions, "
                 f"each after {SETTLE} s of rest, both frameworks in one process; memory in separate fresh "
                 "processes).\n\n"
                 + header + "\n" + rule + "\n" + "\n".join(rows) + "\n")

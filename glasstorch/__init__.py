@@ -18,7 +18,7 @@ from ._dtype import (  # noqa: F401
     promote_types, set_default_dtype, uint8, bfloat16, complex64, complex128,
 )
 from ._dtype import result_type as _result_type
-from ._device import device  # noqa: F401
+from ._device import device, get_default_device, set_default_device  # noqa: F401
 from ._random import (  # noqa: F401
     Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state,
 )
@@ -98,6 +98,7 @@ cat, concat, concatenate, stack = _s.cat, _s.cat, _s.cat, _s.stack
 reshape, flatten, unflatten, squeeze, unsqueeze = _s.reshape, _s.flatten, _s.unflatten, _s.squeeze, _s.unsqueeze
 transpose = swapaxes = swapdims = _s.transpose
 permute, movedim, t, chunk, split, unbind, narrow = _s.permute, _s.movedim, _s.t, _s.chunk, _s.split, _s.unbind, _s.narrow
+select = _s.select
 flip, tril, triu, clone = _s.flip, _s.tril, _s.triu, _s.clone
 gather, scatter_add, index_select, masked_fill, nonzero = _i.gather, _i.scatter_add, _i.index_select, _i.masked_fill, _i.nonzero
 scatter, scatter_reduce, index_add, index_copy, index_fill, index_reduce = (_i.scatter, _i.scatter_reduce, _i.index_add,
@@ -153,6 +154,13 @@ def broadcast_shapes(*shapes) -> Size:
 
 
 from . import cuda  # noqa: E402,F401
+from . import amp, cpu  # noqa: E402,F401  torch.amp (autocast, GradScaler) and torch.cpu(.amp)
+from .amp import autocast  # noqa: E402,F401
+from .amp.autocast_mode import (  # noqa: E402,F401
+    clear_autocast_cache, get_autocast_cpu_dtype, get_autocast_dtype, get_autocast_gpu_dtype,
+    is_autocast_cache_enabled, is_autocast_cpu_enabled, is_autocast_enabled, set_autocast_cache_enabled,
+    set_autocast_dtype, set_autocast_enabled,
+)
 from . import accelerator, backends  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401
 from . import nn, optim, utils  # noqa: E402,F401

@@ -63,13 +63,66 @@ class device:
     def __reduce__(self):
         return (device, (str(self),))
 
+    def __enter__(self) -> "device":
+        """`with torch.device('cuda'):` makes it the default device of factory functions inside."""
+        _DEFAULT.append(tensor_device(self))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _DEFAULT.pop()
+
 
 CPU = object.__new__(device)
 CPU.type, CPU.index, CPU.backend, CPU.xp = "cpu", None, backends.cpu, backends.cpu.xp
 
 
+# the device factory functions (tensor, zeros, arange, ...) use when given none: the last entry
+_DEFAULT: list = [CPU]
+
+
+def set_default_device(d) -> None:
+    """torch.set_default_device: where factory functions put tensors by default (None: the CPU)."""
+    _DEFAULT[-1] = CPU if d is None else tensor_device(d)
+
+
+def get_default_device() -> device:
+    return _DEFAULT[-1]
+
+
+_CUDA: dict = {}  # index -> the one device object that tensors on cuda:<index> share
+
+
+def tensor_device(d) -> device:
+    """The device a tensor placed on `d` reports: 'cuda' means the current device, cuda:0, as in torch.
+
+    Tensors share one device object per device, so `a.device is b.device` is the common fast check.
+    """
+    if d is CPU:
+        return CPU
+    d = device(d)
+    if d.type == "cpu":
+        return CPU
+    index = 0 if d.index is None else d.index
+    out = _CUDA.get(index)
+    if out is None:
+        if index > 0 and index >= backends.get("cuda").device_count():
+            raise RuntimeError("CUDA error: invalid device ordinal")
+        out = _CUDA[index] = device("cuda", index)
+    return out
+
+
+def _forget_cuda_backend() -> None:
+    """Drop the backend cached on the shared cuda devices (backends.use_fake_cuda switched it)."""
+    for d in _CUDA.values():
+        for slot in ("backend", "xp"):
+            try:
+                delattr(d, slot)
+            except AttributeError:
+                pass
+
+
 def device_of_array(a) -> device:
-    """The device an array lives on (NumPy -> cpu, CuPy -> cuda)."""
+    """The device an array lives on (NumPy -> cpu, CuPy or the fake device's arrays -> cuda:0)."""
     if isinstance(a, backends.cpu.ndarray):
         return CPU
-    return device("cuda", 0)
+    return tensor_device("cuda")

@@ -634,6 +634,7 @@ class Tensor:
     def split(self, split_size, dim=0): return _ops.shape.split(self, split_size, dim)
     def unbind(self, dim=0): return _ops.shape.unbind(self, dim)
     def narrow(self, dim, start, length): return _ops.shape.narrow(self, dim, start, length)
+    def select(self, dim, index): return _ops.shape.select(self, dim, index)
     def flip(self, *dims): return _ops.shape.flip(self, dims)
     def tril(self, diagonal=0): return _ops.shape.tril(self, diagonal)
     def triu(self, diagonal=0): return _ops.shape.triu(self, diagonal)
@@ -859,6 +860,27 @@ class Tensor:
     def bool(self): return _ops.creation.to(self, _dtype.bool)
     def cpu(self): return _ops.creation.to(self, "cpu")
     def cuda(self, device=None): return _ops.creation.to(self, "cuda" if device is None else _cuda_name(device))
+
+    def pin_memory(self) -> "Tensor":
+        """A copy in page-locked host memory, for faster copies to the GPU (here: a flagged copy)."""
+        from . import backends
+
+        if not backends.cuda_module().is_available():
+            raise RuntimeError("Cannot access accelerator device when none is available.")
+        if self.device is not CPU:
+            raise RuntimeError(f"cannot pin '{self._type_name()}' only dense CPU tensors can be pinned")
+        if self.is_pinned():
+            return self
+        out = _ops.creation.to(self, copy=True)
+        out._pinned = True  # NumPy memory is never page-locked: the flag is all that pinning changes
+        return out
+
+    def is_pinned(self) -> builtins.bool:
+        return self.__dict__.get("_pinned", False)
+
+    def get_device(self) -> builtins.int:
+        """The CUDA device index, or -1 for a CPU tensor."""
+        return -1 if self.device is CPU else self.device.index
     def type_as(self, other): return _ops.creation.to(self, other.dtype)
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
         return _ops.creation.zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)

@@ -7,6 +7,7 @@
     glasstorch compare script.py          # PyTorch vs glasstorch outputs, number by number
     glasstorch launch --nproc-per-node 2 script.py   # data-parallel: torchrun's flags, through mpirun
     glasstorch trace script.py --out trace.html      # every op's values and gradients, as a page
+    glasstorch serve runs/mnist           # draw a digit, training curves, one traced step (train --serve: live)
 """
 from __future__ import annotations
 
@@ -73,10 +74,10 @@ def evaluate(model, X, y, batch_size: int = 1000):
         for i in range(0, len(y), batch_size):
             out = model(X[i:i + batch_size])
             total_loss += F.cross_entropy(out, y[i:i + batch_size], reduction="sum").item()
-            preds.append(out.argmax(1).numpy())
+            preds.append(out.argmax(1).cpu().numpy())  # host copies: the split may live on the GPU
     model.train()
     pred = np.concatenate(preds)
-    return float((pred == y.numpy()).mean()), total_loss / len(y), pred
+    return float((pred == y.cpu().numpy()).mean()), total_loss / len(y), pred
 
 
 def _atomic_write(path: str, write) -> None:
@@ -112,10 +113,8 @@ def cmd_train(args) -> int:
             saved = json.load(f)
         saved["epochs"] = args.epochs if args.epochs_given else saved["epochs"]
         config = saved
-    if config["device"] == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda: CUDA is not available on this machine (use --device cpu)")
+    dev = _device(config["device"])
     os.makedirs(out, exist_ok=True)
-    dev = torch.device(config["device"])
 
     Xtr, ytr = load_split(config["dataset"], True, args.data_dir)
     Xte, yte = load_split(config["dataset"], False, args.data_dir)
@@ -133,6 +132,10 @@ def cmd_train(args) -> int:
         if start_epoch >= config["epochs"]:  # checked before config.json is rewritten with the new --epochs
             raise UsageError(f"nothing to train: the run in {out} already has {start_epoch} epochs (raise --epochs)")
     _atomic_write(os.path.join(out, "config.json"), lambda f: json.dump(config, f, indent=2))
+    if args.serve:  # the pages read the run folder as it fills: curves grow epoch by epoch
+        from .viz.serve import serve_training
+
+        server = serve_training(out, args, UsageError)
 
     loader = DataLoader(TensorDataset(Xtr.to(dev), ytr.to(dev)), batch_size=config["batch_size"], shuffle=True,
                         generator=shuffle)
@@ -165,6 +168,10 @@ def cmd_train(args) -> int:
     save_file(model.state_dict(), os.path.join(out, "model.safetensors"))
     _plot(out, history)
     print(f"saved {out}/model.safetensors, metrics.csv, metrics.json, curves.png, config.json")
+    if args.serve:
+        from .viz.serve import finish_training
+
+        finish_training(server, args)
     return 0
 
 
@@ -235,10 +242,20 @@ def _load_checkpoint(path: str):
     return model, config
 
 
+def _device(name: str):
+    """The device of --device, or a usage error when it is 'cuda' on a machine without CUDA."""
+    import glasstorch as torch
+
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: CUDA is not available on this machine (use --device cpu)")
+    return torch.device(name)
+
+
 def cmd_eval(args) -> int:
+    dev = _device(args.device)
     model, config = _load_checkpoint(args.checkpoint)
     X, y = load_split(config["dataset"], False, args.data_dir)
-    acc, loss, pred = evaluate(model, X, y)
+    acc, loss, pred = evaluate(model.to(dev), X.to(dev), y.to(dev))
     print(f"test accuracy {100 * acc:.2f}%  loss {loss:.4f}  ({len(y)} images)")
     conf = np.zeros((10, 10), dtype=np.int64)
     np.add.at(conf, (y.numpy(), pred), 1)
@@ -270,12 +287,13 @@ def read_image(path: str) -> np.ndarray:
 def cmd_predict(args) -> int:
     import glasstorch as torch
 
+    dev = _device(args.device)
     model, config = _load_checkpoint(args.checkpoint)
     img = read_image(args.image)
     if img.mean() > 0.5:  # dark digit on white paper: MNIST digits are light on black
         img = 1.0 - img
     with torch.no_grad():
-        probs = torch.softmax(model(torch.from_numpy(img).reshape(1, 1, 28, 28)), dim=1)[0]
+        probs = torch.softmax(model.to(dev)(torch.from_numpy(img).reshape(1, 1, 28, 28).to(dev)), dim=1)[0]
     top = probs.topk(3)
     names = CLASS_NAMES[config["dataset"]]
     for p, i in zip(top.values.tolist(), top.indices.tolist()):
@@ -308,6 +326,12 @@ def cmd_launch(args) -> int:
 
 def cmd_trace(args) -> int:
     from .viz.command import run
+
+    return run(args, UsageError)
+
+
+def cmd_serve(args) -> int:
+    from .viz.serve import run
 
     return run(args, UsageError)
 
@@ -368,12 +392,18 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--data-dir", default=None, help="dataset folder (default $GLASSTORCH_DATA or the cache)")
     t.add_argument("--out", default=None, help="output folder (default runs/DATASET)")
     t.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    t.add_argument("--serve", action="store_true", help="serve the live training curves (see `glasstorch serve`)")
+    from .viz.serve import add_arguments as serve_arguments, add_server_options
+
+    add_server_options(t)
     e = sub.add_parser("eval", help="test accuracy and confusion matrix of a checkpoint")
     e.add_argument("checkpoint")
     e.add_argument("--data-dir", default=None)
+    e.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     pr = sub.add_parser("predict", help="top-3 classes of an image")
     pr.add_argument("checkpoint")
     pr.add_argument("image")
+    pr.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     r = sub.add_parser("run", help="run a PyTorch script with torch mapped to glasstorch")
     r.add_argument("script")
     r.add_argument("args", nargs=argparse.REMAINDER)
@@ -389,6 +419,7 @@ def parser() -> argparse.ArgumentParser:
     from .viz.command import add_arguments as trace_arguments
 
     trace_arguments(sub.add_parser("trace", help="run a PyTorch script under a trace and write an HTML page of its ops"))
+    serve_arguments(sub.add_parser("serve", help="a local web app on a run folder: draw a digit, curves, a traced step"))
     return p
 
 
@@ -405,7 +436,7 @@ def main(argv=None) -> int:
             print("glasstorch: error: --epochs, --batch-size, --hidden and --lr must be positive", file=sys.stderr)
             return 2
     handlers = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "run": cmd_run, "compare": cmd_compare,
-                "launch": cmd_launch, "trace": cmd_trace}
+                "launch": cmd_launch, "trace": cmd_trace, "serve": cmd_serve}
     try:
         return handlers[args.command](args)
     except UsageError as e:

@@ -913,8 +913,9 @@ class _Placer:
     @staticmethod
     def _from_callable(result) -> _Storage:
         """The storage a map_location callable returned: a NumPy array (cpu) or a CuPy one (cuda)."""
-        from .backends import cuda
+        from .backends import cuda_module
 
+        cuda = cuda_module()
         if isinstance(result, np.ndarray):
             return _Storage(result, CPU)
         if cuda.is_array(result):
@@ -926,9 +927,9 @@ class _Placer:
     def _device(where) -> device:
         dev = device(str(where)) if not isinstance(where, device) else where
         if dev.type == "cuda":
-            from .backends import cuda
+            from .backends import cuda_module
 
-            if not cuda.is_available():
+            if not cuda_module().is_available():
                 raise RuntimeError(
                     "Attempting to deserialize object on a CUDA device but torch.cuda.is_available() is False. "
                     "If you are running on a CPU-only machine, please use torch.load with "

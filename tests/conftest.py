@@ -17,3 +17,13 @@ def _seed_everything():
     except ImportError:  # pragma: no cover - torch is a test dependency
         return
     torch.manual_seed(0)
+
+
+@pytest.fixture
+def fake_cuda():
+    """Device 'cuda' served by the NumPy-backed test backend (backends/fake_cuda.py) for one test."""
+    from glasstorch import backends
+
+    previous = backends.use_fake_cuda(True)
+    yield glasstorch.device("cuda")
+    backends.use_fake_cuda(previous)

@@ -13,3 +13,24 @@ def test_benchmark_table_prints_ratio_and_range(capsys):
     ratio = float(re.search(r"\*\*([0-9.]+)\*\*", row).group(1))
     low, high = map(float, re.search(r"\| ([0-9.]+)-([0-9.]+) \|", row).groups())
     assert ratio > 0 and 0 < low <= high
+
+
+def test_cuda_benchmarks_without_a_gpu_exit_with_one_error_line(capsys, monkeypatch):
+    """`--device cuda` on a machine without a GPU: exit status 2 and one line saying why, no table."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(["--device", "cuda", "--only", "mlp"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("benchmarks --device cuda: no GPU to run on: PyTorch sees no")
+
+
+def test_cuda_benchmark_names_are_checked_per_device(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--only", "matmul"])  # a CUDA benchmark asked for on the CPU
+    assert exc.value.code == 2
+    assert "not a cpu benchmark: matmul" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from ..autograd.graph import Node, _GradMode
 
 __all__ = ["Tensor", "Node", "_GradMode", "_make", "wrap_out", "needs_grad", "sum_to", "prepare", "wrap_dim", "wrap_dims",
            "broadcast_error", "scalar_value", "record", "type_word", "c_type_name", "not_implemented", "check_divisor",
-           "wrap_int",
+           "device_mismatch", "result_device", "wrap_int",
            "fill_value"]
 
 
@@ -43,15 +43,25 @@ def scalar_value(x):
     return x
 
 
+def device_mismatch(first, second) -> RuntimeError:
+    """PyTorch's error for tensors of one op on two devices."""
+    return RuntimeError("Expected all tensors to be on the same device, but found at least two "
+                        f"devices, {first} and {second}!")
+
+
 def _same_device(a: Tensor, b: Tensor):
     if a.device is not b.device and a.device != b.device:
         if b._data.ndim == 0 and b.device.type == "cpu":
             return a.device.backend.from_numpy(b._data)
         if a._data.ndim == 0 and a.device.type == "cpu":
             return None
-        raise RuntimeError("Expected all tensors to be on the same device, but found at least two "
-                           f"devices, {a.device} and {b.device}!")
+        raise device_mismatch(a.device, b.device)
     return b._data
+
+
+def result_device(a: Tensor, ad, b):
+    """The device of a result of `prepare(a, b)`: a's, or b's when a was a CPU scalar tensor moved to it."""
+    return a.device if type(ad) is type(a._data) else b.device
 
 
 _PY_NUMBERS = (int, float, bool)
@@ -178,8 +188,10 @@ def check_divisor(divisor) -> None:
 
 
 def wrap_int(value: int, np_dtype):
-    """A Python int outside an integer dtype's range, wrapped around as C (and PyTorch) does."""
-    return np.array(value).astype(np_dtype)
+    """A Python int outside an integer dtype's range, wrapped around as C (and PyTorch) does.
+
+    A NumPy scalar, not a 0-d array: CuPy takes scalars next to its arrays but refuses host arrays."""
+    return np.array(value).astype(np_dtype)[()]
 
 
 _C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int", "int32": "int",

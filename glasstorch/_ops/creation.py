@@ -8,7 +8,7 @@ import numbers
 import numpy as np
 
 from .. import _dtype
-from .._device import CPU, device as _device
+from .._device import _DEFAULT, CPU, device as _device, tensor_device
 from .._random import rng_of
 from ..autograd.grad_mode import check_inplace_allowed
 from .._tensor import Tensor, _dtype_arg, _make
@@ -17,7 +17,7 @@ from ._util import fill_value as _fill_value
 
 
 def _dev(device):
-    return CPU if device is None else _device(device)
+    return _DEFAULT[-1] if device is None else tensor_device(device)
 
 
 def _finish(data, device, requires_grad: bool) -> Tensor:
@@ -392,7 +392,7 @@ def _parse_to(x: Tensor, args, kwargs):
             pass
         elif a is not None:
             raise TypeError(f"to() received an invalid combination of arguments - got ({type(a).__name__})")
-    return _dtype_arg(dtype), (None if device is None else _device(device)), copy
+    return _dtype_arg(dtype), (None if device is None else tensor_device(device)), copy
 
 
 def _complex_to_real(data, dtype):
@@ -407,7 +407,7 @@ def to(x: Tensor, *args, **kwargs) -> Tensor:
     """Convert to another dtype and/or device; returns `x` itself when nothing changes."""
     dtype, device, copy = _parse_to(x, args, dict(kwargs))
     same_dtype = dtype is None or dtype.np == x._data.dtype
-    same_device = device is None or device == x.device or (device.type == x.device.type == "cuda" and device.index in (None, 0))
+    same_device = device is None or device is x.device
     if same_dtype and same_device and not copy:
         return x
     data = x._data

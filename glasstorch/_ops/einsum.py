@@ -14,6 +14,7 @@ from __future__ import annotations
 import string
 
 from .._dtype import int64
+from ..amp.autocast_mode import autocast_op
 from ._util import Node, Tensor, _GradMode, _make, not_implemented, record, type_word
 
 __all__ = ["einsum"]
@@ -181,7 +182,12 @@ def _contract(tensors: list, subs: list, out: list, sizes: dict) -> Tensor:
     eq = ",".join("".join(names[lab] for lab in s) for s in subs) + "->" + "".join(names[lab] for lab in out)
     arrays = [t._data for t in tensors]
     xp = tensors[0].device.xp
+    half = arrays[0].dtype.itemsize == 2 and arrays[0].dtype.kind in "fV"
+    if half:  # float16/bfloat16: summed in float32 and rounded once, as PyTorch's CPU kernels do
+        arrays = [a.astype("float32") for a in arrays]
     data = xp.asarray(xp.einsum(eq, *arrays, optimize=len(arrays) > 1))
+    if half:
+        data = data.astype(tensors[0]._data.dtype)
     # a pure permutation or diagonal comes back as a view of an operand: the result owns its memory
     if not data.flags.c_contiguous or any(xp.may_share_memory(data, a) for a in arrays):
         data = data.copy()
@@ -229,6 +235,7 @@ def _from_sublists(args) -> tuple:
     return terms, args[::2]
 
 
+@autocast_op("einsum")
 def einsum(*args) -> Tensor:
     """Sum of products of operand elements over the labels the equation leaves out of the output.
 

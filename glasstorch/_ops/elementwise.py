@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from .. import _dtype
+from ..amp.autocast_mode import autocast_op
 from ._util import Node, Tensor, _GradMode, _make, broadcast_error, not_implemented, prepare, record
 from . import pointwise as P
 from .pointwise import _BinaryBackward, _UnaryBackward, _float_array, _unary
@@ -70,10 +71,12 @@ class AtanhBackward0(_UnaryBackward):
         return g / (1 - x * x)
 
 
+@autocast_op("asin")
 def asin(x: Tensor) -> Tensor:
     return _unary(x, x.device.xp.arcsin(_float_array(x)), AsinBackward0)
 
 
+@autocast_op("acos")
 def acos(x: Tensor) -> Tensor:
     return _unary(x, x.device.xp.arccos(_float_array(x)), AcosBackward0)
 
@@ -82,10 +85,12 @@ def atan(x: Tensor) -> Tensor:
     return _unary(x, x.device.xp.arctan(_float_array(x)), AtanBackward0)
 
 
+@autocast_op("sinh")
 def sinh(x: Tensor) -> Tensor:
     return _unary(x, x.device.xp.sinh(_float_array(x)), SinhBackward0)
 
 
+@autocast_op("cosh")
 def cosh(x: Tensor) -> Tensor:
     return _unary(x, x.device.xp.cosh(_float_array(x)), CoshBackward0)
 
@@ -211,6 +216,7 @@ class ErfinvBackward0(_UnaryBackward):
         return g * (math.sqrt(math.pi) / 2.0) * P.exp(result * result)
 
 
+@autocast_op("erfinv")
 def erfinv(x: Tensor) -> Tensor:
     return _unary(x, _special(x, "erfinv"), ErfinvBackward0)
 
@@ -359,6 +365,7 @@ class Atan2Backward0(_BinaryBackward):
         return (g * b / r2 if need_a else None), (g * -a / r2 if need_b else None)
 
 
+@autocast_op("atan2")
 def atan2(a: Tensor, b: Tensor) -> Tensor:
     return _binary_float(a, b, lambda xp, x, y: xp.arctan2(x, y), Atan2Backward0)
 

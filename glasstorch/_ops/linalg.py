@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from ..amp.autocast_mode import autocast_op
 from ._util import (Node, Tensor, _GradMode, _make, c_type_name, not_implemented, prepare, record, sum_to,
                     type_word)
 
@@ -98,6 +99,7 @@ def _dtype_mismatch(a: Tensor, b: Tensor) -> RuntimeError:
     return RuntimeError(f"expected scalar type {wa} but found {wb}")
 
 
+@autocast_op("matmul")
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     if not isinstance(b, Tensor):
         raise TypeError(f"matmul(): argument 'other' (position 1) must be Tensor, not {type(b).__name__}")
@@ -125,6 +127,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     return out
 
 
+@autocast_op("mm")
 def mm(a: Tensor, b: Tensor) -> Tensor:
     if a._data.ndim != 2:
         raise RuntimeError("self must be a matrix")
@@ -133,6 +136,7 @@ def mm(a: Tensor, b: Tensor) -> Tensor:
     return matmul(a, b)
 
 
+@autocast_op("bmm")
 def bmm(a: Tensor, b: Tensor) -> Tensor:
     if a._data.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
@@ -141,12 +145,14 @@ def bmm(a: Tensor, b: Tensor) -> Tensor:
     return matmul(a, b)
 
 
+@autocast_op("dot")
 def dot(a: Tensor, b: Tensor) -> Tensor:
     if a._data.ndim != 1 or b._data.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {a._data.ndim}D and {b._data.ndim}D tensors")
     return matmul(a, b)
 
 
+@autocast_op("mv")
 def mv(a: Tensor, b: Tensor) -> Tensor:
     if a._data.ndim != 2 or b._data.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {a._data.ndim}, {a._data.ndim}, {b._data.ndim}")
@@ -208,6 +214,7 @@ def _check_linear_dtypes(x, w, b) -> None:
             raise RuntimeError(f"{names} must have the same dtype, but got {type_word(first)} and {type_word(w)}")
 
 
+@autocast_op("linear")
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias, for x of shape (*, in_features) and weight (out_features, in_features)."""
     _check_linear_dtypes(x._data.dtype, weight._data.dtype, None if bias is None else bias._data.dtype)

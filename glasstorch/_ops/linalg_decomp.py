@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+from ..amp.autocast_mode import autocast_op
 from ._util import Node, Tensor, _GradMode, _make, not_implemented, record, type_word
 from . import linalg as L
 from . import pointwise as P
@@ -252,6 +253,7 @@ class LinalgInvExBackward0(Node):
         return (-L.matmul(L.matmul(inv.mT, g), inv.mT),)
 
 
+@autocast_op("linalg_inv")
 def linalg_inv(a: Tensor) -> Tensor:
     _check_matrix("linalg.inv", a)
     _check_float("linalg.inv", a)
@@ -417,6 +419,7 @@ def _cholesky_array(name: str, a: Tensor, upper: bool):
     return xp.ascontiguousarray(xp.swapaxes(low, -1, -2)) if upper else low
 
 
+@autocast_op("cholesky")
 def cholesky(a: Tensor, *, upper: bool = False) -> Tensor:
     """The lower (or upper) triangular L with A = L L^T, for symmetric positive-definite A (its lower
     triangle is read)."""
@@ -720,6 +723,7 @@ def pinv(a: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     return out
 
 
+@autocast_op("pinverse")
 def pinverse(a: Tensor, rcond: float = 1e-15) -> Tensor:
     return pinv(a, rtol=rcond)
 
@@ -798,6 +802,7 @@ def matrix_power(a: Tensor, n: int) -> Tensor:
 
 
 # ---- norms -----------------------------------------------------------------------------------------
+@autocast_op("linalg_vector_norm")
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     from .reduction import norm
 
@@ -806,6 +811,7 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     return norm(x, float(ord), dim, keepdim)
 
 
+@autocast_op("linalg_matrix_norm")
 def matrix_norm(a: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:
     """Frobenius, nuclear, or the operator norms 1, -1, inf, -inf, 2, -2 of the matrices in dims `dim`."""
     from .reduction import amax, amin, norm, sum as _sum

@@ -15,6 +15,7 @@ whose adjoint is the padding itself, which is how gradients of gradients are rec
 from __future__ import annotations
 
 from .conv import array_module as _xp_of, linear_map
+from ..amp.autocast_mode import autocast_op
 from ._util import Node, Tensor, _GradMode, _make, not_implemented, record
 
 __all__ = ["reflect_or_replicate_pad", "circular_pad", "check_non_constant"]
@@ -169,6 +170,7 @@ def _check_sizes(x: Tensor, pad: tuple, mode: str) -> None:
             raise RuntimeError(f"input ({names[i]}: {shape[dim]}) is too small. Calculated output {names[i]}: {out}")
 
 
+@autocast_op("reflection_pad")
 def reflect_or_replicate_pad(x: Tensor, pad: tuple, mode: str) -> Tensor:
     """F.pad(x, pad, mode='reflect' | 'replicate'); pad = (last_before, last_after, 2nd-last_before, ...)."""
     _check_sizes(x, pad, mode)

@@ -8,8 +8,10 @@ import numbers
 import operator
 
 from .. import _dtype
+from ..backends import cpu_fused as _cpu_fused, fused as _fused
+from ..amp.autocast_mode import autocast_op
 from ._util import (Node, Tensor, _GradMode, _make, broadcast_error, c_type_name, check_divisor, not_implemented,
-                    prepare, record, scalar_value, sum_to, type_word, wrap_int)
+                    prepare, record, result_device, scalar_value, sum_to, type_word, wrap_int)
 
 
 # ---- helpers --------------------------------------------------------------------------------------
@@ -32,7 +34,7 @@ def _binary(a: Tensor, b, ufunc, node_cls=None):
         raise broadcast_error(a._data.shape, getattr(b, "shape", ())) from None
     except OverflowError:  # a Python int out of an integer dtype's range wraps around, as in PyTorch
         data = ufunc(ad, wrap_int(bd, ad.dtype))
-    out = _make(data, a.device)
+    out = _make(data, a.device if ad is a._data else result_device(a, ad, b))
     if node_cls is not None and _GradMode.enabled and (a._requires_grad or isinstance(b, Tensor) and b._requires_grad):
         out.grad_fn = node_cls(a, b)  # record(), inlined
         out._requires_grad = True
@@ -126,6 +128,7 @@ class _BinaryBackward(Node):
 
     saves_inputs = True  # False: the formula reads neither input (add, sub)
     arithmetic = False
+    a_const = b_const = None  # an operand tensor that records no graph (a constant), for torch.onnx.export
 
     def __init__(self, a: Tensor, b):
         b_is_tensor = isinstance(b, Tensor)
@@ -135,9 +138,13 @@ class _BinaryBackward(Node):
             saved = self.saved_operands(a, b if b_is_tensor else None, a._requires_grad, need_b)
         Node.__init__(self, (a, b), saved)
         self.a_shape = a._data.shape
+        if not a._requires_grad:
+            self.a_const = a
         if b_is_tensor:
             self.b_shape = b._data.shape
             self.b_scalar = None
+            if not b._requires_grad:
+                self.b_const = b
         else:  # a NumPy scalar as a Python number: it would widen float32 math
             self.b_shape = ()
             self.b_scalar = b if type(b) is float else scalar_value(b)
@@ -245,8 +252,9 @@ def sub(a: Tensor, b, *, alpha=1) -> Tensor:
 class RsubBackward1(Node):
     """b - a for a Python number b: the gradient is -g."""
 
-    def __init__(self, a):
+    def __init__(self, a, other=None):
         super().__init__((a,), ())
+        self.other = other  # the number b (torch.onnx.export reads it)
 
     def backward(self, g):
         if _arrays(g, None) is not None:  # -g on the array (see _UnaryBackward)
@@ -266,7 +274,7 @@ def rsub(a: Tensor, b) -> Tensor:
         data = wrap_int(bd, ad.dtype) - ad
     out = _make(data, a.device)
     if _GradMode.enabled and a._requires_grad:
-        record(out, RsubBackward1(a))
+        record(out, RsubBackward1(a, b))
     return out
 
 
@@ -500,6 +508,7 @@ class PowBackward2(Node):
         return (g * (self.c ** x) * log_c,)
 
 
+@autocast_op("pow")
 def pow(a, b) -> Tensor:
     if not isinstance(a, Tensor):
         return rpow(b, a)
@@ -509,10 +518,10 @@ def pow(a, b) -> Tensor:
     if ad.dtype.kind == "b":
         raise not_implemented("pow", ad.dtype)
     try:
-        data = _powers(a.device.xp, ad, bd)
+        data = _powers(result_device(a, ad, b).xp, ad, bd)
     except ValueError:
         raise broadcast_error(a._data.shape, b._data.shape) from None
-    out = _make(data, a.device)
+    out = _make(data, result_device(a, ad, b))
     if _GradMode.enabled and (a._requires_grad or b._requires_grad):
         record(out, PowBackward1(a, b))
     return out
@@ -709,6 +718,7 @@ class ExpBackward0(_UnaryBackward):
         return g * result
 
 
+@autocast_op("exp")
 def exp(x: Tensor) -> Tensor:
     return _unary(x, x.device.xp.exp(_float_array(x)), ExpBackward0)
 
@@ -721,6 +731,7 @@ class Expm1Backward0(_UnaryBackward):
         return g * (result + 1)
 
 
+@autocast_op("expm1")
 def expm1(x: Tensor) -> Tensor:
     return _unary(x, x.device.xp.expm1(_float_array(x)), Expm1Backward0)
 
@@ -732,6 +743,7 @@ class LogBackward0(_UnaryBackward):
         return g / x
 
 
+@autocast_op("log")
 def log(x: Tensor) -> Tensor:
     return _unary(x, x.device.xp.log(_float_array(x)), LogBackward0)
 
@@ -743,6 +755,7 @@ class Log2Backward0(_UnaryBackward):
         return g / (x * math.log(2.0))
 
 
+@autocast_op("log2")
 def log2(x: Tensor) -> Tensor:
     return _unary(x, x.device.xp.log2(_float_array(x)), Log2Backward0)
 
@@ -754,6 +767,7 @@ class Log10Backward0(_UnaryBackward):
         return g / (x * math.log(10.0))
 
 
+@autocast_op("log10")
 def log10(x: Tensor) -> Tensor:
     return _unary(x, x.device.xp.log10(_float_array(x)), Log10Backward0)
 
@@ -765,6 +779,7 @@ class Log1PBackward0(_UnaryBackward):
         return g / (x + 1)
 
 
+@autocast_op("log1p")
 def log1p(x: Tensor) -> Tensor:
     return _unary(x, x.device.xp.log1p(_float_array(x)), Log1PBackward0)
 
@@ -789,6 +804,7 @@ class RsqrtBackward0(_UnaryBackward):
         return g * result ** 3 * -0.5
 
 
+@autocast_op("rsqrt")
 def rsqrt(x: Tensor) -> Tensor:
     d = _float_array(x)
     return _unary(x, 1 / x.device.xp.sqrt(d), RsqrtBackward0)
@@ -802,6 +818,7 @@ class ReciprocalBackward0(_UnaryBackward):
         return g * -(result * result)
 
 
+@autocast_op("reciprocal")
 def reciprocal(x: Tensor) -> Tensor:
     return _unary(x, 1 / _float_array(x), ReciprocalBackward0)
 
@@ -836,6 +853,7 @@ class TanBackward0(_UnaryBackward):
         return g * (result * result + 1)
 
 
+@autocast_op("tan")
 def tan(x: Tensor) -> Tensor:
     return _unary(x, x.device.xp.tan(_float_array(x)), TanBackward0)
 
@@ -881,7 +899,9 @@ class ReluBackward0(_UnaryBackward):
 
     def formula(self, g, result):
         if not _GradMode.enabled and result._data.dtype == g._data.dtype:  # every MLP's hot path
-            return _make(_select_or_zero(g.device.xp, result._data <= 0, g._data, keep=False), g.device)
+            gd, rd = g._data, result._data
+            fused = _fused(g.device).relu_grad(gd, rd)  # one compiled pass (CPU: extra `fast`), else the reference:
+            return _make(_select_or_zero(g.device.xp, rd <= 0, gd, keep=False) if fused is None else fused, g.device)
         return where(result <= 0, 0.0, g)  # not g * mask: that gives -0.0 where g < 0, nan where g is inf
 
 
@@ -1019,6 +1039,10 @@ class ClampBackward1(Node):
     def backward(self, g):
         (x,) = self.saved_tensors
         on_arrays = not _GradMode.enabled and x._data.dtype == g._data.dtype
+        if on_arrays:  # one compiled pass (extra `fast`), else the reference below
+            fused = _cpu_fused.clamp_grad(g._data, x._data, self.lo, self.hi)
+            if fused is not None:
+                return (_make(fused, g.device),)
         xd = x._data if on_arrays else x
         mask = None
         if self.lo is not None:
@@ -1198,10 +1222,12 @@ def lerp(a: Tensor, end: Tensor, weight) -> Tensor:
     return out
 
 
+@autocast_op("addcmul")
 def addcmul(a: Tensor, t1: Tensor, t2: Tensor, *, value=1) -> Tensor:
     return a + value * t1 * t2 if value != 1 else a + t1 * t2
 
 
+@autocast_op("addcdiv")
 def addcdiv(a: Tensor, t1: Tensor, t2: Tensor, *, value=1) -> Tensor:
     return a + value * t1 / t2 if value != 1 else a + t1 / t2
 
@@ -1212,6 +1238,8 @@ class WhereBackward0(Node):
         super().__init__((a, b), ())
         self.cond = cond
         self.shapes = (_shape(a), _shape(b))
+        # the operands that record no graph (numbers, constant tensors), for torch.onnx.export
+        self.constants = tuple(None if getattr(t, "_requires_grad", False) else t for t in (a, b))
 
     def backward(self, g):
         c = self.cond
@@ -1222,7 +1250,7 @@ class WhereBackward0(Node):
         return ga, gb
 
     def _release_extra(self):
-        self.cond = None
+        self.cond = self.constants = None
 
 
 def where(condition: Tensor, a=None, b=None):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import warnings
 
+from ..amp.autocast_mode import autocast_op
 from ._util import (Node, Tensor, _GradMode, _make, broadcast_error, fill_value, not_implemented, record, sum_to,
                     type_word, wrap_dim)
 from . import linalg as L
@@ -81,6 +82,14 @@ def _no_bool(kernel: str, *tensors) -> None:
             raise not_implemented(kernel, t._data.dtype)
 
 
+def _product(a, b):
+    """a @ b on arrays; float16/bfloat16 products are summed in float32 (rounded once by the caller),
+    as PyTorch's CPU kernels do (NumPy's bfloat16 matmul returns float32, its float16 one rounds each step)."""
+    if a.dtype.itemsize == 2 and a.dtype.kind in "fV":
+        return a.astype("float32") @ b.astype("float32")
+    return a @ b
+
+
 def _fused(inp: Tensor, product, beta, alpha, node_cls, m1: Tensor, m2: Tensor, out_shape) -> Tensor:
     """beta * inp + alpha * product (arrays), with inp broadcast to the product's shape."""
     xp = inp.device.xp
@@ -94,12 +103,13 @@ def _fused(inp: Tensor, product, beta, alpha, node_cls, m1: Tensor, m2: Tensor, 
                            f"{list(out_shape)}.  Tensor sizes: {list(inp._data.shape)}") from None
     # beta == 0 ignores the input altogether (NaN and inf in it do not show), as in PyTorch
     data = alpha * product if beta == 0 else beta * base + alpha * product
-    out = _make(xp.asarray(data).astype(product.dtype, copy=False), inp.device)
+    out = _make(xp.asarray(data).astype(m1._data.dtype, copy=False), inp.device)
     if _GradMode.enabled and (inp._requires_grad or m1._requires_grad or m2._requires_grad):
         record(out, node_cls(inp, m1, m2, beta, alpha))
     return out
 
 
+@autocast_op("addmm")
 def addmm(inp: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * inp + alpha * mat1 @ mat2 for matrices mat1 (n, k), mat2 (k, m)."""
     for name, t in (("mat1", mat1), ("mat2", mat2)):
@@ -110,10 +120,11 @@ def addmm(inp: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor
     if mat1._data.shape[1] != mat2._data.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1._data.shape[0]}x{mat1._data.shape[1]} "
                            f"and {mat2._data.shape[0]}x{mat2._data.shape[1]})")
-    prod = mat1._data @ mat2._data
+    prod = _product(mat1._data, mat2._data)
     return _fused(inp, prod, beta, alpha, AddmmBackward0, mat1, mat2, prod.shape)
 
 
+@autocast_op("addmv")
 def addmv(inp: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * inp + alpha * mat @ vec for a matrix (n, k) and a vector (k,)."""
     if mat._data.ndim != 2 or vec._data.ndim != 1:
@@ -126,7 +137,7 @@ def addmv(inp: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
         raise RuntimeError(f"addmv input tensors must have the same dtype, but got {type_word(inp._data.dtype)}, "
                            f"{type_word(mat._data.dtype)}, and {type_word(vec._data.dtype)}")
     _no_bool("addmv_impl_cpu", mat)
-    prod = mat._data @ vec._data
+    prod = _product(mat._data, vec._data)
     return _fused(inp, prod, beta, alpha, AddmvBackward0, mat, vec, prod.shape)
 
 
@@ -142,21 +153,24 @@ def _check_batches(b1: Tensor, b2: Tensor) -> None:
                            f"but got: [{s2[0]}, {s2[1]}].")
 
 
+@autocast_op("baddbmm")
 def baddbmm(inp: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * inp + alpha * batch1 @ batch2, batch by batch: (b, n, k) @ (b, k, m) -> (b, n, m)."""
     _check_batches(batch1, batch2)
     _check_same_dtype(inp, batch1, batch2)
     _no_bool("baddbmm", batch1)
-    prod = batch1._data @ batch2._data
+    prod = _product(batch1._data, batch2._data)
     return _fused(inp, prod, beta, alpha, BaddbmmBackward0, batch1, batch2, prod.shape)
 
 
+@autocast_op("addbmm")
 def addbmm(inp: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * inp + alpha * sum over the batch of batch1[i] @ batch2[i]: (n, m)."""
     _check_batches(batch1, batch2)
     _check_same_dtype(inp, batch1, batch2)
     _no_bool("addmm_impl_cpu_", batch1)
-    prod = (batch1._data @ batch2._data).sum(0, dtype=batch1._data.dtype)
+    prod = _product(batch1._data, batch2._data)
+    prod = prod.sum(0, dtype=prod.dtype)
     return _fused(inp, prod, beta, alpha, AddbmmBackward0, batch1, batch2, prod.shape)
 
 
@@ -164,6 +178,7 @@ class VdotBackward0(L.MmBackward0):
     pass
 
 
+@autocast_op("vdot")
 def vdot(a: Tensor, b: Tensor) -> Tensor:
     """The dot product of two vectors (for real tensors, dot)."""
     if a._data.ndim != 1 or b._data.ndim != 1:
@@ -194,6 +209,7 @@ class TraceBackward0(Node):
         return (eye_ * g,)
 
 
+@autocast_op("trace")
 def trace(x: Tensor) -> Tensor:
     """The sum of the main diagonal of a matrix."""
     d = x._data
@@ -223,6 +239,7 @@ class LinalgCrossBackward0(Node):
         return ga, gb
 
 
+@autocast_op("cross")
 def linalg_cross(a: Tensor, b: Tensor, *, dim: int = -1) -> Tensor:
     """The cross product of 3-vectors along dim, broadcasting the other dims."""
     sa, sb = a._data.shape, b._data.shape
@@ -250,6 +267,7 @@ def linalg_cross(a: Tensor, b: Tensor, *, dim: int = -1) -> Tensor:
     return out
 
 
+@autocast_op("cross")
 def cross(a: Tensor, b: Tensor, dim: int | None = None) -> Tensor:
     """torch.cross: linalg.cross, except that without dim it takes the first dim of size 3."""
     if dim is None:
@@ -283,6 +301,7 @@ def kron(a: Tensor, b: Tensor) -> Tensor:
     return (a2 * b2).reshape(tuple(x * y for x, y in zip(sa, sb)))
 
 
+@autocast_op("tensordot")
 def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
     """Contract dims of a with dims of b: dims an int (a's last `dims` with b's first) or two lists."""
     na, nb = a._data.ndim, b._data.ndim
@@ -332,6 +351,7 @@ def _chain_order(shapes):
     return split
 
 
+@autocast_op("linalg_multi_dot")
 def multi_dot(tensors) -> Tensor:
     """The product of a chain of matrices in the cheapest order; the first and last may be vectors."""
     tensors = list(tensors)
@@ -375,6 +395,7 @@ def multi_dot(tensors) -> Tensor:
     return out
 
 
+@autocast_op("chain_matmul")
 def chain_matmul(*matrices) -> Tensor:
     warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
                   "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than multiple "
@@ -440,6 +461,7 @@ def _cdist_array(xp, a, b, p: float, use_mm: bool):
     return (diff ** p).sum(-1) ** (1.0 / p)
 
 
+@autocast_op("cdist")
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = None) -> Tensor:
     """Pairwise p-norm distances between the rows of x1 (..., P, M) and x2 (..., R, M): (..., P, R).
 
@@ -479,6 +501,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = Non
     return out
 
 
+@autocast_op("dist")
 def dist(a: Tensor, b: Tensor, p: float = 2) -> Tensor:
     """The p-norm of a - b."""
     from .reduction import norm

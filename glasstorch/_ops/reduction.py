@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from .. import _dtype
+from ..amp.autocast_mode import autocast_op
 from ._util import Node, Tensor, _GradMode, _make, not_implemented, record, type_word, wrap_dim, wrap_dims
 from . import pointwise as P
 
@@ -122,6 +123,7 @@ def _dtype_of(d):
     return _dtype_arg(d)
 
 
+@autocast_op("sum")
 def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     axis, dims = _axes(x, dim)
     acc = _acc_dtype(x, dtype)
@@ -196,6 +198,7 @@ class ProdBackward1(ProdBackward0):
     pass
 
 
+@autocast_op("prod")
 def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     if isinstance(dim, (tuple, list)):
         raise TypeError("prod() received an invalid combination of arguments: dim must be an int")
@@ -497,6 +500,7 @@ def _check_norm_identity(shape, dims, p: float) -> None:
                                "dimension is empty and the operation does not have an identity")
 
 
+@autocast_op("norm")
 def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     if p == "fro" or p is None:
         if isinstance(dim, (tuple, list)) and len(dim) > 2:  # Frobenius is a matrix norm: at most 2 dims
@@ -540,6 +544,7 @@ class LogsumexpBackward0(_ReduceBackward):
         return (self.expand(g) * P.exp(x - _expand_back(result, self.in_shape, self.dims, self.keepdim)),)
 
 
+@autocast_op("logsumexp")
 def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
     xp = x.device.xp
     axis, dims = _axes(x, dim)
@@ -569,6 +574,7 @@ class CumsumBackward0(Node):
         return (flip(cumsum(flip(g, (self.dim,)), self.dim), (self.dim,)),)
 
 
+@autocast_op("cumsum")
 def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
     d = x._data
     dim = wrap_dim(dim, d.ndim)
@@ -642,6 +648,7 @@ def _softmax_input(x: Tensor, dim, dtype, name="softmax"):
     return x, dim
 
 
+@autocast_op("softmax")
 def softmax(x: Tensor, dim=None, *, dtype=None) -> Tensor:
     x, dim = _softmax_input(x, dim, dtype)
     xp = x.device.xp
@@ -655,6 +662,7 @@ def softmax(x: Tensor, dim=None, *, dtype=None) -> Tensor:
     return out
 
 
+@autocast_op("log_softmax")
 def log_softmax(x: Tensor, dim=None, *, dtype=None) -> Tensor:
     x, dim = _softmax_input(x, dim, dtype, "log_softmax")
     xp = x.device.xp

@@ -1,6 +1,7 @@
 """Scans along a dim beyond cumsum: cumprod, cummax/cummin (with indices), logcumsumexp, and diff."""
 from __future__ import annotations
 
+from ..amp.autocast_mode import autocast_op
 from ._util import Node, Tensor, _GradMode, _make, not_implemented, record, wrap_dim
 from . import pointwise as P
 from .reduction import _ReturnTypes, _acc_dtype, _alias, cumsum
@@ -71,6 +72,7 @@ def _upper_mask(n: int, like: Tensor) -> Tensor:
     return _make(xp.triu(xp.ones((n, n), dtype=bool)), like.device)
 
 
+@autocast_op("cumprod")
 def cumprod(x: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running products along dim (integers accumulate in int64, as in PyTorch)."""
     d = x._data

@@ -4,7 +4,8 @@ Views share their base's array and version counter, so in-place changes show thr
 """
 from __future__ import annotations
 
-from ._util import Node, Tensor, _GradMode, _make, record, sum_to, wrap_dim
+from ..amp.autocast_mode import autocast_op
+from ._util import Node, Tensor, _GradMode, _make, device_mismatch, record, sum_to, wrap_dim
 
 __all__ = ["wrap_dim"]
 
@@ -414,6 +415,7 @@ def _join_dtype(tensors):
     return _dtype.result_type(*tensors).np
 
 
+@autocast_op("cat")
 def cat(tensors, dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
@@ -434,6 +436,8 @@ def cat(tensors, dim: int = 0) -> Tensor:
     dim = wrap_dim(dim, nd)
     first = parts[0]._data.shape
     for i, t in enumerate(parts[1:], 1):
+        if t.device is not parts[0].device:
+            raise device_mismatch(parts[0].device, t.device)
         s = t._data.shape
         if len(s) != nd:
             raise RuntimeError(f"Tensors must have same number of dimensions: got {nd} and {len(s)}")
@@ -449,6 +453,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
     return out
 
 
+@autocast_op("stack")
 def stack(tensors, dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
@@ -573,6 +578,20 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     from .indexing import getitem
 
     return getitem(x, (slice(None),) * dim + (slice(start, start + length),))
+
+
+def select(x: Tensor, dim: int, index: int) -> Tensor:
+    """x[:, ..., index] along dim: a view with that dim removed (grad_fn SelectBackward0)."""
+    if x._data.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    dim = wrap_dim(dim, x._data.ndim)
+    n = x._data.shape[dim]
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(x._data.shape)} at "
+                         f"dimension {dim}")
+    from .indexing import getitem
+
+    return getitem(x, (slice(None),) * dim + (index,))
 
 
 # ---- more shape ops: roll, rot90, tile, repeat_interleave, tensor_split, stacks, diagonals ------------

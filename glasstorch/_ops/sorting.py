@@ -8,6 +8,7 @@ Counting ops (unique, bincount, histc, ...) have no gradient, as in PyTorch.
 from __future__ import annotations
 
 from .. import _dtype
+from ..amp.autocast_mode import autocast_op
 from ._util import _C_TYPES, Node, Tensor, _GradMode, _make, c_type_name, not_implemented, record, wrap_dim
 from .reduction import MaxBackward0, _return_type, sort
 
@@ -367,12 +368,14 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
+@autocast_op("quantile")
 def quantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
              interpolation: str = "linear") -> Tensor:
     """The q-th quantiles (q a number or a 1-D tensor, prepended as a dim); NaN where a NaN is present."""
     return _quantile(input, q, dim, keepdim, interpolation, False)
 
 
+@autocast_op("nanquantile")
 def nanquantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
                 interpolation: str = "linear") -> Tensor:
     """quantile ignoring NaNs (NaN only where every value is NaN)."""

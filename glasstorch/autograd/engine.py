@@ -4,6 +4,7 @@ from __future__ import annotations
 import warnings
 
 from .graph import AccumulateGrad, Node, _GradMode
+from ..amp import autocast_mode as _autocast
 
 
 def _dependencies(roots) -> dict:
@@ -69,6 +70,9 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
     checked = _GradMode.anomaly
     prev_mode = _GradMode.enabled
     _GradMode.enabled = create_graph
+    # backward formulas are written with forward ops, which autocast would cast; PyTorch's backward
+    # kernels are in none of its autocast lists, so gradients keep their forward dtypes: suspend it
+    prev_autocast = _autocast.suspend()
     try:
         while ready:
             node = ready.pop()
@@ -113,6 +117,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
             in_grads = gi = old = None  # drop our references: a leaf steals a gradient only nobody else holds
     finally:
         _GradMode.enabled = prev_mode
+        _autocast.resume(prev_autocast)
 
 
 def _run_pre_hooks(node: Node, g):

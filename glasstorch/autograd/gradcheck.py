@@ -32,14 +32,14 @@ def _numerical_jacobians(fn, inputs, i: int, eps: float) -> list:
     from .._ops.creation import from_numpy
 
     x = inputs[i]
-    base = np.array(x.detach().numpy(), copy=True)  # contiguous, so flat indexing reaches every element
+    base = np.array(x.detach().cpu().numpy(), copy=True)  # contiguous, so flat indexing reaches every element
     flat = base.reshape(-1)
 
     def evaluate():
-        xi = from_numpy(base.copy()).requires_grad_(x.requires_grad)
+        xi = from_numpy(base.copy()).to(x.device).requires_grad_(x.requires_grad)
         args = inputs[:i] + (xi,) + inputs[i + 1:]
         with enable_grad():  # fn may itself call autograd.grad (gradgradcheck)
-            return [o.detach().numpy().astype(np.float64).reshape(-1) for o in _tensor_outputs(fn, args)]
+            return [o.detach().cpu().numpy().astype(np.float64).reshape(-1) for o in _tensor_outputs(fn, args)]
 
     columns = []
     for j in range(flat.size):
@@ -70,7 +70,7 @@ def _analytical_jacobians(outputs, inputs, diff_idx) -> list:
                 gs = _grad((o,), diff_inputs, (v,), retain_graph=True, allow_unused=True)
                 for c, g in enumerate(gs):
                     if g is not None:
-                        per_input[c][r] = g.detach().numpy().astype(np.float64).reshape(-1)
+                        per_input[c][r] = g.detach().cpu().numpy().astype(np.float64).reshape(-1)
         jac.append(per_input)
     return jac
 
@@ -128,7 +128,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
     with enable_grad():
         outputs = _tensor_outputs(func, inputs)
     if grad_outputs is None:
-        grad_outputs = [randn(tuple(o.shape), dtype=o.dtype, requires_grad=o.dtype.is_floating_point)
+        grad_outputs = [randn(tuple(o.shape), dtype=o.dtype, device=o.device, requires_grad=o.dtype.is_floating_point)
                         for o in outputs]
     grad_outputs = _as_tuple(grad_outputs)
 

@@ -16,10 +16,12 @@ import warnings
 
 import numpy as np
 
+from .. import _dtype
 from .._ops import linalg as _linalg, pointwise as P, reduction as R
 from .._ops.creation import zeros
 from .._ops.shape import cat
-from .._ops._util import Node, Tensor, _GradMode, _make, c_type_name, record, sum_to, type_word
+from ..amp.autocast_mode import autocast_op
+from .._ops._util import Node, Tensor, _GradMode, _make, c_type_name, device_mismatch, record, sum_to, type_word
 from .._ops.indexing import masked_fill
 from .._random import rng_of
 
@@ -51,11 +53,18 @@ def _probs_array(xp, q, k, allowed, bias, scale: float):
         s = _fit(xp, s, bias)
         s += bias
     top = s.max(axis=-1, keepdims=True)
-    s -= top  # a row with nothing to attend to is -inf - -inf = nan here...
-    xp.exp(s, out=s)
-    s /= s.sum(axis=-1, keepdims=True)
+    dead = None
     if allowed is not None or bias is not None:
-        xp.copyto(s, s.dtype.type(0), where=top == -math.inf)  # ... and zeros in PyTorch's safe softmax
+        # a row with nothing to attend to (all -inf) gets zeros, as in PyTorch's safe softmax: shift it by
+        # 0 instead of -inf (exp then gives zeros) and divide it by 1 instead of 0, so no nan is ever made
+        dead = top == -math.inf
+        xp.copyto(top, top.dtype.type(0), where=dead)
+    s -= top
+    xp.exp(s, out=s)
+    total = s.sum(axis=-1, keepdims=True)
+    if dead is not None:
+        xp.copyto(total, total.dtype.type(1), where=dead)
+    s /= total
     return s
 
 
@@ -123,12 +132,15 @@ class ScaledDotProductAttentionBackward0(Node):
 
 def _check(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None, is_causal: bool) -> None:
     dq, dk, dv = query._data.dtype, key._data.dtype, value._data.dtype
-    if dq.kind != "f":
+    if dq.kind != "f" and dq != _dtype.bfloat16.np:
         raise RuntimeError(f"expected scalar type Float but found {type_word(dq)}")
     if not dq == dk == dv:
         raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got query.dtype: "
                            f"{c_type_name(dq)} key.dtype: {c_type_name(dk)} and value.dtype: {c_type_name(dv)} "
                            "instead.")
+    for t in (key, value, attn_mask):
+        if t is not None and t.device is not query.device:
+            raise device_mismatch(query.device, t.device)
     if attn_mask is not None:
         if is_causal:
             raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when "
@@ -156,6 +168,7 @@ def _repeat_heads(x: Tensor, heads: int) -> Tensor:
     return wide.reshape(shape[:-3] + (heads,) + shape[-2:])
 
 
+@autocast_op("scaled_dot_product_attention")
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
                                  dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False) -> Tensor:
@@ -165,6 +178,11 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     to, a float one is added to the scores; is_causal lets query i see keys 0..i only.
     """
     _check(query, key, value, attn_mask, is_causal)
+    if query._data.dtype.itemsize == 2:  # float16/bfloat16: in float32, rounded once (PyTorch's CPU math kernel)
+        mask = attn_mask.float() if attn_mask is not None and attn_mask.dtype.is_floating_point else attn_mask
+        out = scaled_dot_product_attention(query.float(), key.float(), value.float(), mask, dropout_p, is_causal,
+                                           scale, enable_gqa)
+        return out.to(query.dtype)
     if enable_gqa and query.dim() >= 3 and key.dim() >= 3:
         heads = query._data.shape[-3]
         if heads % key._data.shape[-3] or heads % value._data.shape[-3]:

@@ -58,6 +58,9 @@ def _reduce(losses, reduction: str, denom=None):
 
 def _divide(a, denom):
     """a / denom in a's dtype; 0 / 0 is nan without a warning (the mean of nothing, as in PyTorch)."""
+    if hasattr(denom, "astype"):  # a sum of weights, maybe a 0-d GPU array: cast it there, no host copy
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return a / denom.astype(a.dtype)
     if denom == 0:
         with np.errstate(divide="ignore", invalid="ignore"):
             return a / a.dtype.type(denom)
@@ -129,7 +132,8 @@ class _ClassTargets:
         if self.reduction == "none":
             s = g if w is None else g * w
             return s[:, None]
-        s = g if self.reduction == "sum" else _divide(g, self.denom)
+        # (a mean over no counted targets: PyTorch's gradient is 0, and w is 0 there, so divide by 1)
+        s = g if self.reduction == "sum" else _divide(g, self.denom or 1)
         return s if w is None else (s * w)[:, None]
 
     def onehot(self, shape, dtype):
@@ -240,6 +244,12 @@ def nll_loss(x: Tensor, target: Tensor, weight: Tensor | None = None, ignore_ind
              reduction: str = "mean") -> Tensor:
     """-x[n, target[n]] (times weight[target[n]]), averaged over the weights or summed."""
     _check_class_input(x, target, weight)
+    if weight is None and x.device.type != "cpu":  # a GPU's fused kernels: no host sync, two launches
+        from ._losses_fused import nll_loss as fused_nll_loss
+
+        out = fused_nll_loss(x, target, ignore_index, reduction)
+        if out is not None:
+            return out
     xb, tb = _batched(x, target)
     tg = _ClassTargets(xb, tb, weight, ignore_index, reduction, target._data.shape)
     picked = tg.pick(xb._data)
@@ -296,6 +306,12 @@ def cross_entropy_indices(x: Tensor, target: Tensor, weight: Tensor | None, igno
     if not x.dtype.is_floating_point:
         raise NotImplementedError(f'"log_softmax_lastdim_kernel_impl" not implemented for \'{_word(x)}\'')
     _check_class_input(x, target, weight)
+    if weight is None:  # the device's fused kernels (GPU: no host sync, few launches; CPU: extra `fast`)
+        from ._losses_fused import cross_entropy as fused_cross_entropy
+
+        out = fused_cross_entropy(x, target, ignore_index, reduction)
+        if out is not None:
+            return out
     xb, tb = _batched(x, target)
     tg = _ClassTargets(xb, tb, weight, ignore_index, reduction, target._data.shape)
     xp = x.device.xp
@@ -394,6 +410,12 @@ def _grad_as(g: Tensor, like: Tensor) -> Tensor:
 
 def mse_loss(x: Tensor, target: Tensor, reduction: str) -> Tensor:
     """reduce((x - target)^2), x and target broadcast together."""
+    if x.device.type != "cpu":  # a GPU's fused kernels (same shapes and dtypes): one launch each way
+        from ._losses_fused import mse_loss as fused_mse_loss
+
+        out = fused_mse_loss(x, target, reduction)
+        if out is not None:
+            return out
     xd, td = x._data, target._data
     if xd.dtype != td.dtype or xd.dtype.kind != "f":
         dt = _dtype.result_type(x, target)

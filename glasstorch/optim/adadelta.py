@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._tensor import Tensor
+from ..backends import fused
 from .adam import _gradient
 from .optimizer import (Optimizer, ParamsT, _as_float, _check_no_differentiable, _check_tensor_hparam,
                         _eval_closure, _step_counter, _tick, _zeros_state)
@@ -69,8 +70,13 @@ class Adadelta(Optimizer):
                 state = self._state_of(p)
                 _tick(state["step"])
                 xp = p.device.xp
-                g = _gradient(p.grad._data, p._data, maximize, weight_decay)
                 square_avg, acc_delta = state["square_avg"]._data, state["acc_delta"]._data
+                if fused(p.device).adadelta_(  # one kernel (CPU: extra `fast`); the code below is the reference
+                        p._data, p.grad._data, square_avg, acc_delta, lr, rho, eps, weight_decay=weight_decay,
+                        maximize=maximize):
+                    p._vc[0] += 1
+                    continue
+                g = _gradient(p.grad._data, p._data, maximize, weight_decay)
                 tmp = self._scratch(p._data)
                 _average_square_(square_avg, g, rho, tmp, xp)
                 std = xp.add(square_avg, eps, out=tmp)

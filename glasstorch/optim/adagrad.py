@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._tensor import Tensor
-from ..backends import cpu_fused
+from ..backends import fused
 from .optimizer import (Optimizer, ParamsT, _as_float, _check_no_differentiable, _check_nonnegative,
                         _check_tensor_hparam, _eval_closure, _step_counter, _tick, _zeros_state)
 
@@ -64,8 +64,8 @@ class Adagrad(Optimizer):
                 param = p._data
                 t = _tick(state["step"])
                 clr = lr / (1 + (t - 1) * lr_decay)
-                if cpu_fused.adagrad_(param, grad._data, state["sum"]._data, clr, eps, weight_decay=weight_decay,
-                                      maximize=maximize):
+                if fused(p.device).adagrad_(param, grad._data, state["sum"]._data, clr, eps,
+                                            weight_decay=weight_decay, maximize=maximize):
                     p._vc[0] += 1  # updated in one compiled pass; the NumPy code below is the reference
                     continue
                 g = -grad._data if maximize else grad._data

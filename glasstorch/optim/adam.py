@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._tensor import Tensor
-from ..backends import cpu_fused
+from ..backends import fused
 from .optimizer import (_PACK_MAX, Optimizer, ParamsT, _as_float, _check_no_differentiable, _check_tensor_hparam,
                         _eval_closure, _packable, _step_counter, _tick, _zeros_state)
 
@@ -76,7 +76,9 @@ class Adam(Optimizer):
                 state = self._state_of(p, amsgrad)
                 t = _tick(state["step"])
                 decay = 1 - hp[0] * weight_decay if weight_decay != 0 and decoupled else 1  # AdamW's
-                if p._data.size <= _PACK_MAX:  # updated below, together
+                # small CPU parameters are updated below, together (on CUDA each update is one kernel
+                # launch already, and packing would add launches)
+                if p._data.size <= _PACK_MAX and p.device.type == "cpu":
                     if decay != 1:
                         p._data *= decay
                     small.append(p)
@@ -91,7 +93,7 @@ class Adam(Optimizer):
                 if maximize or l2 != 0:
                     g = _gradient(g, xp.concatenate([p._data.reshape(-1) for p in small]), maximize, l2)
                 moments, t = [pack.flat[k] for k in keys], small_steps.pop()
-                if not cpu_fused.adam_change_(pack.work, g, moments, t, *hp):
+                if not fused(small[0].device).adam_change_(pack.work, g, moments, t, *hp):
                     _adam_update(xp, g, moments, pack.work, t, *hp)
                 pack.add_to_params(small, pack.work)
                 continue
@@ -102,8 +104,9 @@ class Adam(Optimizer):
     def _update_one(self, p: Tensor, moments: list, t: float, hp: tuple, maximize: bool, l2: float,
                     decay: float = 1) -> None:
         """The Adam update of one parameter on its own arrays (a scratch array holds the change);
-        decay: AdamW's factor on the parameter first. One compiled pass when cpu_fused can take it."""
-        if cpu_fused.adam_(p._data, p.grad._data, moments, t, *hp, maximize=maximize, l2=l2, decay=decay):
+        decay: AdamW's factor on the parameter first. One compiled pass (one kernel on CUDA) when the
+        device's fused kernels can take it."""
+        if fused(p.device).adam_(p._data, p.grad._data, moments, t, *hp, maximize=maximize, l2=l2, decay=decay):
             p._vc[0] += 1
             return
         if decay != 1:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._tensor import Tensor
+from ..backends import fused
 from .adam import _gradient
 from .optimizer import (Optimizer, ParamsT, _as_float, _check_no_differentiable, _check_tensor_hparam,
                         _eval_closure, _lerp_, _step_counter, _tick, _zeros_state)
@@ -67,8 +68,13 @@ class Adamax(Optimizer):
                 state = self._state_of(p)
                 t = _tick(state["step"])
                 xp = p.device.xp
-                g = _gradient(p.grad._data, p._data, maximize, weight_decay)
                 exp_avg, exp_inf = state["exp_avg"]._data, state["exp_inf"]._data
+                if fused(p.device).adamax_(  # one kernel (CPU: extra `fast`); the code below is the reference
+                        p._data, p.grad._data, exp_avg, exp_inf, t, lr, beta1, beta2, eps,
+                        weight_decay=weight_decay, maximize=maximize):
+                    p._vc[0] += 1
+                    continue
+                g = _gradient(p.grad._data, p._data, maximize, weight_decay)
                 _lerp_(exp_avg, g, 1 - beta1, xp)
                 exp_inf *= beta2
                 bound = xp.abs(g, out=xp.empty_like(exp_inf))  # (out=: an array even for a 0-d parameter)

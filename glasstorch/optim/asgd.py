@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 from .. import _dtype
 from .._tensor import Tensor
+from ..backends import fused
 from .adam import _gradient
 from .optimizer import (Optimizer, ParamsT, _as_float, _check_no_differentiable, _check_tensor_hparam,
                         _eval_closure, _step_counter, _tick, _zeros_state)
@@ -67,18 +68,20 @@ class ASGD(Optimizer):
                 state = self._state_of(p, group)
                 t = _tick(state["step"])
                 xp = p.device.xp
-                g = _gradient(p.grad._data, p._data, maximize, weight_decay)
                 param, ax = p._data, state["ax"]._data
                 eta, mu = float(state["eta"]._data), float(state["mu"]._data)
-                param *= 1 - lambd * eta
-                self._add_scaled_(param, g, -eta, xp)
+                if not (p.device.type != "cpu" and fused(p.device).asgd_(  # on a GPU: one kernel
+                        param, p.grad._data, ax, eta, mu, lambd, weight_decay=weight_decay, maximize=maximize)):
+                    g = _gradient(p.grad._data, param, maximize, weight_decay)
+                    param *= 1 - lambd * eta
+                    self._add_scaled_(param, g, -eta, xp)
+                    if mu != 1:
+                        diff = param - ax
+                        diff *= mu
+                        ax += diff
+                    else:
+                        ax[...] = param
                 p._vc[0] += 1
-                if mu != 1:
-                    diff = param - ax
-                    diff *= mu
-                    ax += diff
-                else:
-                    ax[...] = param
                 # the next step's values: torch makes each a tensor of the default dtype before copying
                 # it into the state, so they are rounded to that dtype even when the state is float64
                 # (as it is after load_state_dict has cast it to a float64 parameter's dtype)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._tensor import Tensor
+from ..backends import fused
 from .adadelta import _average_square_
 from .adam import _gradient
 from .adamax import _check_adam_hparams
@@ -70,15 +71,22 @@ class NAdam(Optimizer):
                 state = self._state_of(p)
                 t = _tick(state["step"])
                 xp = p.device.xp
-                if weight_decay != 0 and decoupled:
-                    p._data *= 1 - lr * weight_decay
-                g = _gradient(p.grad._data, p._data, maximize, 0 if decoupled else weight_decay)
                 mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
                 mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
                 mu_product = state["mu_product"]._data
                 mu_product *= mu
                 mu_product = float(mu_product)
                 exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
+                decay = 1 - lr * weight_decay if weight_decay != 0 and decoupled else 1
+                if fused(p.device).nadam_(  # one kernel (CPU: extra `fast`); the code below is the reference
+                        p._data, p.grad._data, exp_avg, exp_avg_sq, t, lr, beta1, beta2, eps,
+                        -lr * (1.0 - mu) / (1.0 - mu_product), (-lr * mu_next) / (1.0 - mu_product * mu_next),
+                        l2=0 if decoupled else weight_decay, decay=decay, maximize=maximize):
+                    p._vc[0] += 1
+                    continue
+                if decay != 1:
+                    p._data *= decay
+                g = _gradient(p.grad._data, p._data, maximize, 0 if decoupled else weight_decay)
                 _lerp_(exp_avg, g, 1 - beta1, xp)
                 _average_square_(exp_avg_sq, g, beta2, self._scratch(p._data), xp)
                 # (out= keeps these arrays, not NumPy scalars, for a 0-d parameter too)

@@ -268,8 +268,9 @@ class Optimizer:
     def _add_scaled_(self, target, source, alpha: float, xp) -> None:
         """target += alpha * source without a temporary as large as target: piece by piece through a
         small scratch that stays in the CPU cache (a fresh multi-megabyte temporary costs more than
-        the arithmetic)."""
-        if target.size <= _PIECE or not (target.flags.c_contiguous and source.flags.c_contiguous):
+        the arithmetic). On a GPU the pieces would be thousands of kernel launches: one pass there."""
+        if (target.size <= _PIECE or type(target) is not np.ndarray
+                or not (target.flags.c_contiguous and source.flags.c_contiguous)):
             tmp = self._scratch(target)
             xp.multiply(source, alpha, out=tmp)
             target += tmp

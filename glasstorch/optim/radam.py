@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._tensor import Tensor
+from ..backends import fused
 from .adadelta import _average_square_
 from .adam import _gradient
 from .adamax import _check_adam_hparams
@@ -64,18 +65,26 @@ class RAdam(Optimizer):
                 state = self._state_of(p)
                 t = _tick(state["step"])
                 xp = p.device.xp
-                if weight_decay != 0 and decoupled:
-                    p._data *= 1 - lr * weight_decay
-                g = _gradient(p.grad._data, p._data, maximize, 0 if decoupled else weight_decay)
                 exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                _lerp_(exp_avg, g, 1 - beta1, xp)
-                _average_square_(exp_avg_sq, g, beta2, self._scratch(p._data), xp)
                 bias_correction2 = 1 - beta2 ** t
-                update = exp_avg / (1 - beta1 ** t)
-                update *= lr
                 rho_t = rho_inf - 2 * t * (beta2 ** t) / bias_correction2
+                rect = None
                 if rho_t > 5.0:
                     rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+                decay = 1 - lr * weight_decay if weight_decay != 0 and decoupled else 1
+                if fused(p.device).radam_(  # one kernel (CPU: extra `fast`); the code below is the reference
+                        p._data, p.grad._data, exp_avg, exp_avg_sq, t, lr, beta1, beta2, eps, rect,
+                        l2=0 if decoupled else weight_decay, decay=decay, maximize=maximize):
+                    p._vc[0] += 1
+                    continue
+                if decay != 1:
+                    p._data *= decay
+                g = _gradient(p.grad._data, p._data, maximize, 0 if decoupled else weight_decay)
+                _lerp_(exp_avg, g, 1 - beta1, xp)
+                _average_square_(exp_avg_sq, g, beta2, self._scratch(p._data), xp)
+                update = exp_avg / (1 - beta1 ** t)
+                update *= lr
+                if rect is not None:
                     adaptive = xp.sqrt(exp_avg_sq, out=xp.empty_like(exp_avg_sq))  # (an array even if 0-d)
                     adaptive += eps
                     xp.divide(bias_correction2 ** 0.5, adaptive, out=adaptive)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._tensor import Tensor
-from ..backends import cpu_fused
+from ..backends import fused
 from .optimizer import (Optimizer, ParamsT, _as_float, _check_no_differentiable, _check_nonnegative,
                         _check_tensor_hparam, _eval_closure, _lerp_, _step_counter, _tick, _zeros_state)
 
@@ -64,10 +64,10 @@ class RMSprop(Optimizer):
                 xp = p.device.xp
                 param = p._data
                 _tick(state["step"])
-                if cpu_fused.rmsprop_(param, grad._data, state["square_avg"]._data,
-                                      state["grad_avg"]._data if centered else None,
-                                      state["momentum_buffer"]._data if momentum > 0 else None, lr, alpha, eps,
-                                      weight_decay=weight_decay, momentum=momentum, maximize=maximize):
+                if fused(p.device).rmsprop_(param, grad._data, state["square_avg"]._data,
+                                            state["grad_avg"]._data if centered else None,
+                                            state["momentum_buffer"]._data if momentum > 0 else None, lr, alpha,
+                                            eps, weight_decay=weight_decay, momentum=momentum, maximize=maximize):
                     p._vc[0] += 1  # updated in one compiled pass; the NumPy code below is the reference
                     continue
                 g = -grad._data if maximize else grad._data

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._tensor import Tensor
+from ..backends import fused
 from .optimizer import (Optimizer, ParamsT, _as_float, _check_no_differentiable, _check_tensor_hparam,
                         _eval_closure, _step_counter, _tick, _zeros_state)
 
@@ -60,6 +61,11 @@ class Rprop(Optimizer):
                 xp = p.device.xp
                 grad = p.grad._data
                 prev, step_size = state["prev"]._data, state["step_size"]._data
+                if p.device.type != "cpu" and fused(p.device).rprop_(  # on a GPU: one kernel
+                        p._data, grad, prev, step_size, etaminus, etaplus, step_size_min, step_size_max,
+                        maximize=maximize):
+                    p._vc[0] += 1
+                    continue
                 # the factor for each step size, written over the sign of grad * prev (as torch does,
                 # so the etas are rounded to the parameter's dtype)
                 factor = xp.multiply(grad, prev, out=xp.empty_like(prev))  # (out=: an array even if 0-d)

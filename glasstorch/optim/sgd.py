@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._tensor import Tensor
-from ..backends import cpu_fused
+from ..backends import fused
 from .optimizer import (Optimizer, ParamsT, _as_float, _check_no_differentiable, _check_tensor_hparam,
                         _eval_closure, _state_copy)
 
@@ -68,16 +68,17 @@ class SGD(Optimizer):
 
     def _fused(self, p: Tensor, lr: float, weight_decay: float, momentum: float, dampening: float, nesterov: bool,
                maximize: bool) -> bool:
-        """p's whole update in one compiled pass, when cpu_fused can take it (with momentum: from the
-        second step on, once the buffer exists); False leaves everything to the NumPy code below."""
+        """p's whole update in one compiled pass (one kernel on CUDA), when the device's fused kernels can
+        take it (with momentum: from the second step on, once the buffer exists); False leaves everything
+        to the NumPy code below."""
         buf = None
         if momentum != 0:
             buf = self.state[p].get("momentum_buffer")
             if buf is None:
                 return False
             buf = buf._data
-        if not cpu_fused.sgd_(p._data, p.grad._data, buf, lr, momentum=momentum, dampening=dampening,
-                              nesterov=nesterov, maximize=maximize, weight_decay=weight_decay):
+        if not fused(p.device).sgd_(p._data, p.grad._data, buf, lr, momentum=momentum, dampening=dampening,
+                                    nesterov=nesterov, maximize=maximize, weight_decay=weight_decay):
             return False
         p._vc[0] += 1
         return True

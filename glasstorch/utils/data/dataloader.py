@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ... import _random
+from ..._tensor import Tensor
 from . import _worker
 from ._collate import default_collate, default_convert
 from ._fetch import _DatasetKind
@@ -240,9 +241,22 @@ def _check_iterable_options(shuffle, sampler, batch_sampler) -> None:
 
 
 def _accelerator_available() -> bool:
-    from ...backends import cuda
+    from ...backends import cuda_module
 
-    return cuda.is_available()
+    return cuda_module().is_available()
+
+
+def _pinned(data):
+    """A batch with its tensors in pinned memory (torch's pin_memory over the batch's structure)."""
+    if isinstance(data, Tensor):
+        return data.pin_memory()
+    if isinstance(data, dict):
+        return type(data)({k: _pinned(v) for k, v in data.items()})
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(_pinned(v) for v in data))
+    if isinstance(data, (list, tuple)):
+        return type(data)(_pinned(v) for v in data)
+    return data
 
 
 class _BaseDataLoaderIter:
@@ -260,6 +274,7 @@ class _BaseDataLoaderIter:
         self._persistent_workers = loader.persistent_workers
         self._IterableDataset_len_called = loader._IterableDataset_len_called
         _warn_pin_memory(loader)
+        self._pin_memory = loader.pin_memory and _accelerator_available()
         self._sampler_iter = iter(self._index_sampler)
         # Drawn from the loader's generator (or the global one) for every pass, as torch does,
         # so num_workers does not change which random numbers the sampler gets
@@ -282,6 +297,8 @@ class _BaseDataLoaderIter:
 
     def __next__(self) -> Any:
         data = self._next_data()
+        if self._pin_memory:
+            data = _pinned(data)
         self._num_yielded += 1
         self._warn_if_past_reported_length()
         return data
