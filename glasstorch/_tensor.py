@@ -16,6 +16,15 @@ from . import autograd as _autograd
 from .autograd.graph import _GradMode, _Handle
 from .autograd.grad_mode import NO_VERSION
 
+
+def _refs_seen(x) -> int:
+    return sys.getrefcount(x)
+
+
+# what sys.getrefcount reports for an object held by one frame only (2 on CPython 3.10-3.13: the
+# frame and the call's argument); measured, since interpreters differ in what they count
+_UNIQUE_REFS = _refs_seen(object())
+
 _new = object.__new__
 
 
@@ -441,8 +450,11 @@ class Tensor:
                 return
             arr = g._data
             # keep g's array (no copy) only when nobody else holds g or its array (as PyTorch does
-            # by use_count): another leaf, a hook or the caller could otherwise see .grad change
-            if arr.base is not None or sys.getrefcount(arr) > 3 or sys.getrefcount(g) > 3:
+            # by use_count): another leaf, a hook or the caller could otherwise see .grad change.
+            # Unique means: the array is held by g and this frame; g by the engine's frame,
+            # _accumulate_grad's and this one (counts measured against _UNIQUE_REFS, not pinned)
+            if (arr.base is not None or sys.getrefcount(arr) > _UNIQUE_REFS + 1
+                    or sys.getrefcount(g) > _UNIQUE_REFS + 2):
                 arr = arr.copy()
             if arr.dtype != self._data.dtype:
                 arr = arr.astype(self._data.dtype)
