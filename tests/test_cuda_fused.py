@@ -380,18 +380,77 @@ def test_cross_entropy_double_backward_on_the_fused_path(fake_cuda):
         np.testing.assert_allclose(ours, theirs, **TOL[np.float64])
 
 
-def test_cross_entropy_keeps_the_reference_path_where_the_kernels_do_not_apply(fake_cuda):
-    """Class weights, 1-D and (N, C, d) inputs go the reference way on the device and still agree."""
-    rng = np.random.default_rng(4)
-    cases = [(rng.standard_normal((4, 3)), np.array([0, 2, 1, 1]), {"weight": np.array([0.2, 1.0, 3.0])}),
-             (rng.standard_normal(3), np.array(1), {}),
-             (rng.standard_normal((2, 3, 4)), rng.integers(0, 3, (2, 4)), {})]
-    for x, t, kw in cases:
-        ours = _cross_entropy(glasstorch, x, t, "cuda",
-                              **{k: glasstorch.tensor(v, device="cuda") for k, v in kw.items()})
-        theirs = _cross_entropy(torch, x, t, **{k: torch.tensor(v) for k, v in kw.items()})
-        for a, b in zip(ours, theirs):
-            np.testing.assert_allclose(a.detach().cpu().numpy(), b.detach().numpy(), **TOL[np.float64])
+# class weights, 1-D inputs and (N, C, d...) inputs: the kernels take them as rows of classes (issue #14: the
+# reference path reads the targets back to check them)
+_ROWS_RNG = np.random.default_rng(4)
+ROW_CASES = {
+    "weighted": (_ROWS_RNG.standard_normal((5, 3)), np.array([0, 2, -100, 1, 1]), np.array([0.2, 1.0, 3.0])),
+    "weighted_small_sum": (_ROWS_RNG.standard_normal((2, 3)), np.array([0, 0]), np.array([0.25, 1.0, 3.0])),
+    "1d": (_ROWS_RNG.standard_normal(3), np.array(1), None),
+    "1d_weighted": (_ROWS_RNG.standard_normal(3), np.array(2), np.array([0.2, 1.0, 3.0])),
+    "3d": (_ROWS_RNG.standard_normal((2, 3, 4)), np.array([[0, 2, 1, -100], [1, 1, 0, 2]]), None),
+    "4d_weighted": (_ROWS_RNG.standard_normal((2, 3, 2, 2)), _ROWS_RNG.integers(0, 3, (2, 2, 2)),
+                    np.array([0.5, 2.0, 1.0])),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("case", list(ROW_CASES))
+@pytest.mark.parametrize("loss_name", ["cross_entropy", "nll_loss"])
+def test_weighted_1d_and_nd_losses_take_the_kernels_and_match_torch(fake_cuda, monkeypatch, loss_name, case,
+                                                                    reduction, dtype):
+    """The kernels run (counted), with no host read, and loss, gradient and grad_fn name agree with torch."""
+    x, t, w = ROW_CASES[case]
+    x = x.astype(dtype)
+    kernels = backends.fused(glasstorch.zeros(1, device="cuda").device)
+    rows = "cross_entropy_rows" if loss_name == "cross_entropy" else "nll_rows"
+    calls = []
+    original = getattr(kernels, rows)
+    monkeypatch.setattr(kernels, rows, lambda *a: calls.append(original(*a)) or calls[-1])
+    results = []
+    for module, where in ((glasstorch, {"device": "cuda"}), (torch, {})):
+        xs = module.tensor(x, requires_grad=True, **where)
+        kwargs = {} if w is None else {"weight": module.tensor(w.astype(dtype), **where)}
+        target = module.tensor(t, **where)
+        reads = _HostReads(monkeypatch) if module is glasstorch else None
+        loss = getattr(module.nn.functional, loss_name)(xs, target, reduction=reduction, **kwargs)
+        (grad,) = module.autograd.grad(loss.sum() if loss.dim() else loss, xs)
+        if reads is not None:
+            assert reads.reads == []
+        results.append((loss.detach().cpu().numpy(), grad.cpu().numpy(), loss.grad_fn.name()))
+    assert len(calls) == 1 and calls[0] is not None
+    (o_loss, o_grad, o_name), (t_loss, t_grad, t_name) = results
+    assert o_name == t_name
+    assert o_loss.shape == t_loss.shape and o_grad.shape == t_grad.shape
+    np.testing.assert_allclose(o_loss, t_loss, **TOL[dtype])
+    np.testing.assert_allclose(o_grad, t_grad, **TOL[dtype])
+
+
+@pytest.mark.parametrize("loss_name", ["cross_entropy", "nll_loss"])
+def test_weighted_nd_losses_double_backward_on_the_kernel_path(fake_cuda, loss_name):
+    """create_graph: the reference's differentiable formula for the same weighted (N, C, d) input."""
+    x, t, w = ROW_CASES["4d_weighted"]
+    results = []
+    for module, where in ((glasstorch, {"device": "cuda"}), (torch, {})):
+        xs = module.tensor(x, requires_grad=True, **where)
+        loss = getattr(module.nn.functional, loss_name)(xs, module.tensor(t, **where),
+                                                       weight=module.tensor(w, **where))
+        (g,) = module.autograd.grad(loss, xs, create_graph=True)
+        (gg,) = module.autograd.grad((g * g * xs).sum(), xs)
+        results.append((g.detach().cpu().numpy(), gg.cpu().numpy()))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, **TOL[np.float64])
+
+
+def test_the_cpu_keeps_its_reference_path_for_weighted_and_nd_losses(monkeypatch):
+    """On the CPU the fused loop takes unweighted (N, C) only: weighted and (N, C, d) inputs still check
+    their targets (PyTorch's IndexError for one out of range)."""
+    with pytest.raises(IndexError, match="Target 7 is out of bounds"):
+        glasstorch.nn.functional.cross_entropy(glasstorch.zeros(2, 3, 4), glasstorch.tensor([[0, 1, 2, 7]] * 2))
+    with pytest.raises(IndexError, match="Target 5 is out of bounds"):
+        glasstorch.nn.functional.nll_loss(glasstorch.zeros(2, 3), glasstorch.tensor([0, 5]),
+                                          weight=glasstorch.ones(3))
 
 
 # ---- gather on a device (issue #14: CuPy has no indices(sparse=True)) -----------------------------------------
@@ -453,6 +512,8 @@ def _every_kernel():
     k.mse_grad(a(), a(), np.ones(()), 0.5)
     w = k.nll_rows(np.ones((2, 3)), np.array([0, 2]), -100)[1]
     k.nll_grad((2, 3), np.array([0, 2]), w, np.ones(()), np.ones(()))
+    k.nll_rows(np.ones((2, 3)), np.array([0, 2]), -100, np.ones(3))  # the class-weighted variants
+    k.cross_entropy_rows(np.ones((2, 3)), np.array([0, 2]), -100, np.ones(3))
     w, m, s = k.cross_entropy_rows(np.ones((2, 3)), np.array([0, 2]), -100)[1:]
     k.cross_entropy_grad(np.ones((2, 3)), np.array([0, 2]), m, s, w, np.ones(()), np.ones(()))
     unique = {}
@@ -577,3 +638,17 @@ def test_a_training_step_on_the_device_reads_nothing_back(fake_cuda, monkeypatch
     assert reads.reads == []
     loss.item()  # the spy sees a read when there is one
     assert reads.reads
+
+
+def test_gather_bounds_check_is_one_host_read_on_the_device(fake_cuda, monkeypatch):
+    """A Python error needs the host to know (CuPy has no device-side assertion), so gather's check costs
+    one read on a GPU (it was four: min and max, each compared on the host); out-of-range indices at either
+    end still raise PyTorch's error on the device."""
+    x = glasstorch.randn(3, 4, device="cuda", requires_grad=True)
+    idx = glasstorch.tensor([[0, 3], [2, 2], [1, 0]], device="cuda")
+    reads = _HostReads(monkeypatch)
+    glasstorch.gather(x, 1, idx).sum().backward()
+    assert reads.reads == ["__bool__"]
+    for bad, value in (([[0, 4], [0, 0], [0, 0]], 4), ([[0, -1], [0, 0], [0, 0]], -1)):
+        with pytest.raises(RuntimeError, match=f"index {value} is out of bounds for dimension 1 with size 4"):
+            glasstorch.gather(x, 1, glasstorch.tensor(bad, device="cuda"))

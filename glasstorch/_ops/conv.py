@@ -29,7 +29,7 @@ import math
 import warnings
 
 from ..backends import cpu, cpu_conv
-from ..amp.autocast_mode import autocast_op
+from ..amp.autocast_mode import autocast_op, user_stacklevel
 from ._util import Node, Tensor, _GradMode, _make, not_implemented, record, type_word
 
 __all__ = ["convolution", "conv_nd", "conv_transpose_nd", "unfold", "fold", "im2col", "col2im", "windows",
@@ -436,7 +436,7 @@ def convolution(x: Tensor, w: Tensor, b: Tensor | None, stride, padding, dilatio
             lo, hi = _same_padding(tuple(w.shape[2:]), dilation)
             if lo != hi:
                 warnings.warn("Using padding='same' with even kernel lengths and odd dilation may require a "
-                              "zero-padded copy of the input be created", stacklevel=4)
+                              "zero-padded copy of the input be created", stacklevel=user_stacklevel())
     else:
         lo = hi = tuple_arg(padding, nd, "padding")
     output_padding = tuple_arg(output_padding, nd, "output_padding")

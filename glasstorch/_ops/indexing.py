@@ -442,8 +442,16 @@ def _take(xp, d, dim, idx):
 
 
 def _check_bounds(idx, dim: int, n: int) -> None:
-    """gather/scatter indices must lie in [0, n): no negative indices, unlike x[i]."""
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
+    """gather/scatter indices must lie in [0, n): no negative indices, unlike x[i].
+
+    On a GPU this is one comparison, one any() and ONE host read (a negative index seen as unsigned is
+    huge, so a single test covers both ends). It cannot be none: a Python error needs the host to know,
+    CuPy has no device-side assertion like the one torch's CUDA kernels fail asynchronously, and without
+    the check CuPy would silently wrap an out-of-range index around."""
+    if not idx.size:
+        return
+    unsigned = idx.view(f"u{idx.dtype.itemsize}")  # int64 as uint64, int32 as uint32: a view, no copy
+    if (unsigned >= n).any():
         bad = int(idx.max()) if idx.max() >= n else int(idx.min())
         raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {n}")
 

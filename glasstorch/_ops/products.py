@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import warnings
 
-from ..amp.autocast_mode import autocast_op
+from ..amp.autocast_mode import autocast_op, user_stacklevel
 from ._util import (Node, Tensor, _GradMode, _make, broadcast_error, fill_value, not_implemented, record, sum_to,
                     type_word, wrap_dim)
 from . import linalg as L
@@ -273,7 +273,7 @@ def cross(a: Tensor, b: Tensor, dim: int | None = None) -> Tensor:
     if dim is None:
         warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim "
                       "explicitly or simply use torch.linalg.cross.\nThe default value of dim will change to agree "
-                      "with that of linalg.cross in a future release.", UserWarning, stacklevel=2)
+                      "with that of linalg.cross in a future release.", UserWarning, stacklevel=user_stacklevel())
         sizes = a._data.shape
         dim = next((i for i, s in enumerate(sizes) if s == 3), -1)
     return linalg_cross(a, b, dim=dim)
@@ -399,7 +399,7 @@ def multi_dot(tensors) -> Tensor:
 def chain_matmul(*matrices) -> Tensor:
     warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
                   "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than multiple "
-                  "parameters.", UserWarning, stacklevel=2)
+                  "parameters.", UserWarning, stacklevel=user_stacklevel())
     if len(matrices) == 1:
         return matrices[0].clone()
     return multi_dot(matrices)

@@ -19,10 +19,12 @@ n = tanh(x W_in + b_in + r * (h W_hn + b_hn)); h' = (1 - z) * n + z * h.
 """
 from __future__ import annotations
 
+from .. import _dtype
+from ..amp.autocast_mode import autocast_op
 from ..backends import cpu_rnn
 from ._util import Node, Tensor, _GradMode, _make, record, type_word
 
-__all__ = ["rnn_layer", "MODES"]
+__all__ = ["rnn_layer", "layer_op", "MODES"]
 
 MODES = ("RNN_TANH", "RNN_RELU", "LSTM", "GRU")
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -319,6 +321,8 @@ def rnn_layer(mode: str, x: Tensor, batch_sizes: tuple, h0: Tensor | None, c0: T
         if state is not None and state._data.dtype != w_hh._data.dtype:
             raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {type_word(state._data.dtype)} "
                                f"and {type_word(w_hh._data.dtype)}")
+    if x.dtype in (_dtype.bfloat16, _dtype.float16):
+        return _layer_in_float32(mode, x, batch_sizes, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse=reverse)
     xp = x.device.xp
     xd, wih, whh = _rows(x._data), w_ih._data, w_hh._data
     dt = xd.dtype
@@ -354,6 +358,36 @@ def rnn_layer(mode: str, x: Tensor, batch_sizes: tuple, h0: Tensor | None, c0: T
                 if nr:
                     t._output_nr = nr
     return outs
+
+
+def _layer_in_float32(mode: str, x: Tensor, batch_sizes: tuple, *args, reverse: bool):
+    """rnn_layer on 16-bit tensors: the layer runs in float32 and its results are rounded once, the rule of
+    glasstorch's half-precision matrix products (NumPy's bfloat16 matmul returns float32, and the step
+    kernels take float32/float64 only). The casts are recorded ops, so gradients reach the 16-bit inputs
+    in their own dtype."""
+    up = tuple(None if t is None else t.float() for t in args)
+    outs = rnn_layer(mode, x.float(), batch_sizes, *up, reverse=reverse)
+    return tuple(None if t is None else t.to(x.dtype) for t in outs)
+
+
+# The layer as autocast sees it, under PyTorch's op names. PyTorch 2.13's CPU autocast lists `lstm` for padded
+# input (its packed overload `lstm.data` is not listed: float32 results); rnn_tanh/rnn_relu are not listed,
+# but they decompose into linear, which is, so every result is low precision: the lower policy's effect.
+# `gru` is in no list and its cell adds the float32 state, so GRU results stay float32. Of the cells, RNNCell
+# comes out low precision, LSTMCell and GRUCell float32 (live torch 2.13 CPU; tests/test_amp.py checks).
+_LSTM_PADDED = autocast_op("lstm")(rnn_layer)
+_HOOKED = {"RNN_TANH": autocast_op("rnn_tanh")(rnn_layer), "RNN_RELU": autocast_op("rnn_relu")(rnn_layer)}
+_HOOKED_CELL = {"RNN_TANH": autocast_op("rnn_tanh_cell")(rnn_layer),
+                "RNN_RELU": autocast_op("rnn_relu_cell")(rnn_layer)}
+
+
+def layer_op(mode: str, packed: bool = False, cell: bool = False):
+    """rnn_layer, hooked for autocast as PyTorch's op for `mode` (packed input, a single-step cell) is."""
+    if cell:
+        return _HOOKED_CELL.get(mode, rnn_layer)
+    if mode == "LSTM":
+        return rnn_layer if packed else _LSTM_PADDED
+    return _HOOKED.get(mode, rnn_layer)
 
 
 class _RnnLayerBackward(Node):

@@ -17,6 +17,8 @@ float64 tensors, integer tensors and tensors of another device type are never ca
 from __future__ import annotations
 
 import functools
+import os
+import sys
 import threading
 import warnings
 
@@ -41,6 +43,9 @@ _CPU = {
                      "quantile", "nanquantile", "grid_sample", "prod", "polar", "stft", "cholesky",
                      "reflection_pad"), FP32),
     **dict.fromkeys(("cat", "stack", "index_copy"), PROMOTE),
+    # whole-sequence RNN layers (see _ops/rnn.py::layer_op): `lstm` (padded input) is listed; rnn_tanh and
+    # rnn_relu decompose into linear, so all their results come out in the region's dtype too
+    **dict.fromkeys(("lstm", "rnn_tanh", "rnn_relu"), LOWER),
 }
 
 _CUDA = {
@@ -96,7 +101,10 @@ _state = _State()
 
 # ---- the hook -----------------------------------------------------------------------------------
 def autocast_op(name: str):
-    """Decorator for an op that autocast may cast: `name` is its key in the policy tables."""
+    """Decorator for an op that autocast may cast: `name` is its key in the policy tables.
+
+    The wrapper adds frames (one; two inside a region), so a wrapped op that warns passes
+    `stacklevel=user_stacklevel()`: a fixed stacklevel would point here instead of at the caller."""
 
     def wrap(fn):
         @functools.wraps(fn)
@@ -110,6 +118,18 @@ def autocast_op(name: str):
         return op
 
     return wrap
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def user_stacklevel() -> int:
+    """The stacklevel that makes `warnings.warn(..., stacklevel=user_stacklevel())` point at the first frame
+    outside glasstorch: the user's line, where PyTorch's warnings from its compiled ops point too."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _first_tensor(args):

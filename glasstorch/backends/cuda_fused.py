@@ -155,13 +155,20 @@ _TARGETS = (
 _CE_ROWS = _TARGETS + " loss = choose(valid, log(s) - (x[i * C + k] - m), zero) + nan_if_bad;"
 # nll_loss: -x[n, target[n]]
 _NLL_ROWS = _TARGETS + " loss = choose(valid, -x[i * C + k], zero) + nan_if_bad;"
+# with class weights cw (C,): a row weighs cw[target] (0 where ignored) and its loss is multiplied by it,
+# after the difference as the reference does (losses *= weight)
+_WEIGHTED = " w *= cw[k];"
+_CE_ROWS_WEIGHTED = (_TARGETS + _WEIGHTED
+                     + " loss = choose(valid, (log(s) - (x[i * C + k] - m)) * w, zero) + nan_if_bad;")
+_NLL_ROWS_WEIGHTED = _TARGETS + _WEIGHTED + " loss = choose(valid, -x[i * C + k] * w, zero) + nan_if_bad;"
 # d loss / dx = (softmax - onehot) * g * w / denom, the reference's order: p = e / s; p[t] -= 1; p *= scale.
-# denom (a count of rows, or 1) is 0 only when every target is ignored: then torch's gradient is 0, not
-# 0 * inf, and fmax(denom, 1) changes nothing else
-_CE_GRAD = ("T hit = i % C == t; T one = 1; T sc = g / fmax(denom, one) * w;"
+# denom (a count of rows or a sum of class weights, or 1) is 0 when no target counts: then torch's gradient
+# is 0, not 0 * inf, and the reference divides by 1 instead (a sum of weights may lie between 0 and 1)
+_NONZERO_DENOM = " T one = 1; T zero = 0; T d = choose(denom == zero, one, denom);"
+_CE_GRAD = ("T hit = i % C == t;" + _NONZERO_DENOM + " T sc = g / d * w;"
             " gx = (exp(x - m) / s - hit) * sc;")
 # nll_loss: -g * w / denom at each target, +0.0 elsewhere (as torch's zeros with a scatter)
-_NLL_GRAD = "T one = 1; T zero = 0; T sc = g / fmax(denom, one) * w; gx = choose(i % C == t, -sc, zero);"
+_NLL_GRAD = _NONZERO_DENOM + " T sc = g / d * w; gx = choose(i % C == t, -sc, zero);"
 
 
 # mse_loss: (x - t)^2 per element, and its gradient 2 (x - t) g / n (scale = 2 / n or 2), the reference's order
@@ -382,31 +389,47 @@ class Fused:
         return k(x, t, g, x.dtype.type(scale))
 
     # ---- cross-entropy ------------------------------------------------------------------------------------------
-    def cross_entropy_rows(self, x, target, ignore_index: int):
-        """Per-row pieces of cross-entropy for x (N, C) and int64 class targets (N,), in four launches:
-        (losses (N,), row weights w (N,): 0 where ignored, m = row max (N, 1), s = sum exp(x - m) (N,)).
-        None when the fused path cannot take the arrays."""
+    def _takes_rows(self, x, target, weight) -> bool:
+        """Whether the loss kernels take x (N, C) float32/64, int64 targets (N,) and class weights (C,) of
+        x's dtype (or None)."""
         xp = self.xp
         if (not self.available() or type(x) is not xp.ndarray or x.dtype not in _FLOATS or x.ndim != 2
                 or type(target) is not xp.ndarray or target.dtype != np.int64 or target.shape != x.shape[:1]):
+            return False
+        return weight is None or (type(weight) is xp.ndarray and weight.dtype == x.dtype
+                                  and weight.shape == x.shape[1:])
+
+    def cross_entropy_rows(self, x, target, ignore_index: int, weight=None):
+        """Per-row pieces of cross-entropy for x (N, C) and int64 class targets (N,), in four launches:
+        (losses (N,), row weights w (N,): 0 where ignored, else weight[target] or 1, m = row max (N, 1),
+        s = sum exp(x - m) (N,)). None when the fused path cannot take the arrays."""
+        xp = self.xp
+        if not self._takes_rows(x, target, weight):
             return None
         m = x.max(axis=1, keepdims=True)
         # (m broadcast as a view by hand: not every CuPy version broadcasts a reduction's inputs)
         s = self._reduction(("sum_exp",), "T x, T m", "T y", "exp(x - m)", "y = a")(x, xp.broadcast_to(m, x.shape),
                                                                                       axis=1)
+        if weight is not None:
+            rows = self._elementwise(("ce_rows_weighted",), "raw T x, T m, T s, I t, raw T cw, int64 C, int64 ignore",
+                                     "T loss, T w", _CE_ROWS_WEIGHTED)
+            loss, w = rows(x, m[:, 0], s, target, weight, x.shape[1], ignore_index)
+            return loss, w, m, s
         rows = self._elementwise(("ce_rows",), "raw T x, T m, T s, I t, int64 C, int64 ignore", "T loss, T w",
                                  _CE_ROWS)
         loss, w = rows(x, m[:, 0], s, target, x.shape[1], ignore_index)
         return loss, w, m, s
 
-    def nll_rows(self, x, target, ignore_index: int):
+    def nll_rows(self, x, target, ignore_index: int, weight=None):
         """Per-row pieces of nll_loss for log-probabilities x (N, C) and int64 class targets (N,), in one
-        launch: (losses (N,), row weights w (N,): 0 where ignored); None when the fused path cannot
-        take the arrays."""
-        xp = self.xp
-        if (not self.available() or type(x) is not xp.ndarray or x.dtype not in _FLOATS or x.ndim != 2
-                or type(target) is not xp.ndarray or target.dtype != np.int64 or target.shape != x.shape[:1]):
+        launch: (losses (N,), row weights w (N,): 0 where ignored, else weight[target] or 1); None when
+        the fused path cannot take the arrays."""
+        if not self._takes_rows(x, target, weight):
             return None
+        if weight is not None:
+            rows = self._elementwise(("nll_rows_weighted",), "raw T x, I t, raw T cw, int64 C, int64 ignore",
+                                     "T loss, T w", _NLL_ROWS_WEIGHTED)
+            return rows(x, target, weight, x.shape[1], ignore_index)
         rows = self._elementwise(("nll_rows",), "raw T x, I t, int64 C, int64 ignore", "T loss, T w", _NLL_ROWS)
         return rows(x, target, x.shape[1], ignore_index)
 

@@ -244,10 +244,10 @@ def nll_loss(x: Tensor, target: Tensor, weight: Tensor | None = None, ignore_ind
              reduction: str = "mean") -> Tensor:
     """-x[n, target[n]] (times weight[target[n]]), averaged over the weights or summed."""
     _check_class_input(x, target, weight)
-    if weight is None and x.device.type != "cpu":  # a GPU's fused kernels: no host sync, two launches
+    if x.device.type != "cpu":  # a GPU's fused kernels: no host sync, two launches
         from ._losses_fused import nll_loss as fused_nll_loss
 
-        out = fused_nll_loss(x, target, ignore_index, reduction)
+        out = fused_nll_loss(x, target, ignore_index, reduction, weight)
         if out is not None:
             return out
     xb, tb = _batched(x, target)
@@ -306,10 +306,11 @@ def cross_entropy_indices(x: Tensor, target: Tensor, weight: Tensor | None, igno
     if not x.dtype.is_floating_point:
         raise NotImplementedError(f'"log_softmax_lastdim_kernel_impl" not implemented for \'{_word(x)}\'')
     _check_class_input(x, target, weight)
-    if weight is None:  # the device's fused kernels (GPU: no host sync, few launches; CPU: extra `fast`)
+    # the device's fused kernels (GPU: no host sync, few launches; CPU: extra `fast`, unweighted only)
+    if weight is None or x.device.type != "cpu":
         from ._losses_fused import cross_entropy as fused_cross_entropy
 
-        out = fused_cross_entropy(x, target, ignore_index, reduction)
+        out = fused_cross_entropy(x, target, ignore_index, reduction, weight)
         if out is not None:
             return out
     xb, tb = _batched(x, target)

@@ -19,6 +19,15 @@ from .._ops.shape import cat
 from ..autograd.grad_mode import no_grad
 
 
+def _opmath(a):
+    """16-bit arrays compute in float32 (PyTorch's opmath type for half and bfloat16), others as they are."""
+    return a.astype(np.float32) if a.dtype.itemsize == 2 else a
+
+
+def _opmath_tensor(t: Tensor) -> Tensor:
+    return t.float() if t.dtype.itemsize == 2 else t
+
+
 def _normalized_grad(g_hat, xhat, rstd, mean):
     """d loss / d x for xhat = (x - mean(x)) * rstd, given g_hat = d loss / d xhat."""
     return rstd * (g_hat - mean(g_hat) - xhat * mean(g_hat * xhat))
@@ -73,6 +82,12 @@ class _NormBackward(Node):
     def __init__(self, x: Tensor, weight, bias, xhat, rstd, eps: float):
         super().__init__((x, weight, bias), (x,) if weight is None else (x, weight))
         self.xhat, self.rstd, self.eps = xhat, rstd, eps
+        # a 16-bit x may come with float32 weight and bias (PyTorch's CPU mixed type): each gradient
+        # leaves in its own input's dtype, having been computed in float32
+        self.dtypes = tuple(None if t is None else t.dtype for t in (x, weight, bias))
+
+    def _in_input_dtypes(self, grads: tuple) -> tuple:
+        return tuple(g if g is None or g.dtype is dt else g.to(dt) for g, dt in zip(grads, self.dtypes))
 
     def _release_extra(self) -> None:
         self.xhat = self.rstd = None
@@ -93,12 +108,13 @@ class NativeLayerNormBackward0(_NormBackward):
         axes = tuple(range(nd - k, nd))
         batch_axes = tuple(range(nd - k))
         if _GradMode.enabled:
+            x, g = _opmath_tensor(x), _opmath_tensor(g)
             xhat, rstd = _tensor_stats(x, axes, self.eps)
             g_hat = g if w is None else g * w
             gx = _normalized_grad(g_hat, xhat, rstd, _tensor_mean(axes)) if n[0][0] is not None else None
             gw, gb = _affine_grads(g, xhat, batch_axes, n[1][0] is not None, n[2][0] is not None)
-            return gx, gw, gb
-        gd = g._data
+            return self._in_input_dtypes((gx, gw, gb))
+        gd = _opmath(g._data)
         g_hat = gd if w is None else gd * w._data
         gx = gw = gb = None
         if n[0][0] is not None:
@@ -108,7 +124,7 @@ class NativeLayerNormBackward0(_NormBackward):
             gw = _make((gd * self.xhat).sum(axis=batch_axes), g.device)
         if n[2][0] is not None:
             gb = _make(gd.sum(axis=batch_axes), g.device)
-        return gx, gw, gb
+        return self._in_input_dtypes((gx, gw, gb))
 
 
 def layer_norm(x: Tensor, normalized_shape: tuple, weight: Tensor | None, bias: Tensor | None, eps: float) -> Tensor:
@@ -124,7 +140,7 @@ def layer_norm(x: Tensor, normalized_shape: tuple, weight: Tensor | None, bias: 
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
                                f"{list(p._data.shape)} and normalized_shape = {list(normalized_shape)}")
     xp = x.device.xp
-    d = x._data
+    d = _opmath(x._data)
     axes = tuple(range(d.ndim - k, d.ndim))
     mean = _array_mean(axes, math.prod(normalized_shape))
     centred = d - mean(d)
@@ -133,7 +149,7 @@ def layer_norm(x: Tensor, normalized_shape: tuple, weight: Tensor | None, bias: 
     rstd = 1.0 / xp.sqrt(var)
     xhat = centred
     xhat *= rstd
-    out = _make(_affine(xhat, weight, bias, None), x.device)
+    out = _make(_affine(xhat, weight, bias, None).astype(x._data.dtype, copy=False), x.device)
     if _GradMode.enabled and (x._requires_grad or getattr(weight, "_requires_grad", False)
                               or getattr(bias, "_requires_grad", False)):
         record(out, NativeLayerNormBackward0(x, weight, bias, xhat, rstd, eps, k))
@@ -156,6 +172,7 @@ class NativeBatchNormBackward0(_NormBackward):
         axes = (0,) + tuple(range(2, nd))
         shape = (1, -1) + (1,) * (nd - 2)
         if _GradMode.enabled:
+            x, g = _opmath_tensor(x), _opmath_tensor(g)
             if self.training:
                 xhat, rstd = _tensor_stats(x, axes, self.eps)
             else:
@@ -166,8 +183,8 @@ class NativeBatchNormBackward0(_NormBackward):
             if n[0][0] is not None:
                 gx = _normalized_grad(g_hat, xhat, rstd, _tensor_mean(axes)) if self.training else g_hat * rstd
             gw, gb = _affine_grads(g, xhat, axes, n[1][0] is not None, n[2][0] is not None)
-            return gx, gw, gb
-        gd = g._data
+            return self._in_input_dtypes((gx, gw, gb))
+        gd = _opmath(g._data)
         g_hat = gd if w is None else gd * w._data.reshape(shape)
         gx = gw = gb = None
         if n[0][0] is not None:
@@ -180,7 +197,7 @@ class NativeBatchNormBackward0(_NormBackward):
             gw = _make((gd * self.xhat).sum(axis=axes), g.device)
         if n[2][0] is not None:
             gb = _make(gd.sum(axis=axes), g.device)
-        return gx, gw, gb
+        return self._in_input_dtypes((gx, gw, gb))
 
     def _release_extra(self) -> None:
         self.xhat = self.rstd = self.mean = None
@@ -197,7 +214,7 @@ def _update_running(buf: Tensor, value, momentum: float) -> None:
 def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None,
                bias: Tensor | None, training: bool, momentum: float, eps: float) -> Tensor:
     """Normalise each channel (dim 1) over the batch and any spatial dims."""
-    d = x._data
+    d = _opmath(x._data)
     xp = x.device.xp
     if d.ndim < 2:
         raise ValueError(f"Expected 2D or more input (got {d.ndim}D input)")
@@ -229,7 +246,7 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
     rstd = (1.0 / xp.sqrt(var + eps)).astype(d.dtype, copy=False)
     xhat = centred  # a fresh array: normalise it in place
     xhat *= rstd
-    out = _make(_affine(xhat, weight, bias, shape), x.device)
+    out = _make(_affine(xhat, weight, bias, shape).astype(x._data.dtype, copy=False), x.device)
     if _GradMode.enabled and (x._requires_grad or getattr(weight, "_requires_grad", False)
                               or getattr(bias, "_requires_grad", False)):
         record(out, NativeBatchNormBackward0(x, weight, bias, xhat, rstd, eps, training, mean))
@@ -258,14 +275,15 @@ class NativeGroupNormBackward0(_NormBackward):
         chan = _channel_shape(len(shape), shape[1])
         affine_axes = (0,) + tuple(range(2, len(shape)))
         if _GradMode.enabled:
+            x, g = _opmath_tensor(x), _opmath_tensor(g)
             xhat, rstd = _tensor_stats(x.reshape(grouped), (2,), self.eps)
             g_hat = (g if w is None else g * w.reshape(chan)).reshape(grouped)
             gx = None
             if n[0][0] is not None:
                 gx = _normalized_grad(g_hat, xhat, rstd, _tensor_mean((2,))).reshape(shape)
             gw, gb = _affine_grads(g, xhat.reshape(shape), affine_axes, n[1][0] is not None, n[2][0] is not None)
-            return gx, gw, gb
-        gd = g._data
+            return self._in_input_dtypes((gx, gw, gb))
+        gd = _opmath(g._data)
         xhat = self.xhat.reshape(shape)
         gx = gw = gb = None
         if n[0][0] is not None:
@@ -277,16 +295,17 @@ class NativeGroupNormBackward0(_NormBackward):
             gw = _make((gd * xhat).sum(axis=affine_axes), g.device)
         if n[2][0] is not None:
             gb = _make(gd.sum(axis=affine_axes), g.device)
-        return gx, gw, gb
+        return self._in_input_dtypes((gx, gw, gb))
 
 
 def _check_float(x: Tensor, kernel: str, *others) -> None:
-    """PyTorch's errors for integer inputs and for parameters of another dtype than the input."""
+    """PyTorch's errors for integer inputs and for parameters of another dtype than the input (float32
+    parameters of a 16-bit input are PyTorch's mixed type, allowed)."""
     d = x._data
-    if d.dtype.kind != "f":
+    if not x.dtype.is_floating_point:
         raise not_implemented(kernel, d.dtype)
     for t in others:
-        if t is not None and t._data.dtype != d.dtype:
+        if t is not None and t._data.dtype != d.dtype and not (d.dtype.itemsize == 2 and t._data.dtype == np.float32):
             raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
 
 
@@ -306,7 +325,7 @@ def group_norm(x: Tensor, num_groups: int, weight: Tensor | None, bias: Tensor |
             raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, "
                                f"but got {name} of shape {weight_shape} and input of shape {list(shape)}")
     _check_float(x, "GroupNormKernelImpl", weight, bias)
-    work = d.astype("float32") if d.dtype == "float16" else d  # half computes in float, as PyTorch's kernel
+    work = _opmath(d)
     grouped = work.reshape(shape[0], num_groups, -1)
     mean = _array_mean((2,), grouped.shape[2])
     centred = grouped - mean(grouped)

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from .._ops import linalg as _linalg, pointwise as P, reduction as R
-from ..amp.autocast_mode import autocast_op
+from ..amp.autocast_mode import autocast_op, user_stacklevel
 from .._ops._util import Node, Tensor, _GradMode, _make, record
 from .._ops.indexing import index_into_zeros
 from .._ops.inplace import apply as _apply_inplace
@@ -604,7 +604,7 @@ def _warn_size(input: Tensor, target: Tensor) -> None:
     if target.shape != input.shape:
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
                       "This will likely lead to incorrect results due to broadcasting. "
-                      "Please ensure they have the same size.", stacklevel=3)
+                      "Please ensure they have the same size.", stacklevel=user_stacklevel())
 
 
 def _weighted(errors: Tensor, weight: Tensor, input: Tensor, reduction: str) -> Tensor:
@@ -680,7 +680,7 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduct
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
                       "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
                       "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
-                      stacklevel=2)
+                      stacklevel=user_stacklevel())
     if log_target:
         pointwise = P.exp(target) * (target - input)
     else:

@@ -12,7 +12,7 @@ import warnings
 
 from ..._ops._util import type_word
 from ..._ops.creation import empty
-from ..._ops.rnn import rnn_layer
+from ..._ops.rnn import layer_op
 from ..._ops.shape import cat, stack
 from ..._tensor import Tensor
 from .. import functional as F, init
@@ -158,7 +158,7 @@ class RNNBase(Module):
         return hx.index_select(1, permutation)
 
     # ---- the run ------------------------------------------------------------------------------------------
-    def _run(self, x: Tensor, batch_sizes: tuple, hx: Tensor | None, cx: Tensor | None):
+    def _run(self, x: Tensor, batch_sizes: tuple, hx: Tensor | None, cx: Tensor | None, packed: bool = False):
         """All layers and directions over x, packed (N, input_size) or padded (T, B, input_size):
         (output (N or (T, B), D * P), h_n, c_n or None).
 
@@ -166,6 +166,7 @@ class RNNBase(Module):
         directions = 2 if self.bidirectional else 1
         names = self._all_weights
         layer_input = x
+        run_layer = layer_op(self.mode, packed)
         hs, cs = [], []
         for layer in range(self.num_layers):
             outs = []
@@ -175,7 +176,7 @@ class RNNBase(Module):
                 w_ih, w_hh = w[0], w[1]
                 b_ih, b_hh = (w[2], w[3]) if self.bias else (None, None)
                 w_hr = w[-1] if self.proj_size > 0 else None
-                out, h_n, c_n = rnn_layer(self.mode, layer_input, batch_sizes, None if hx is None else hx[k],
+                out, h_n, c_n = run_layer(self.mode, layer_input, batch_sizes, None if hx is None else hx[k],
                                           None if cx is None else cx[k], w_ih, w_hh, b_ih, b_hh, w_hr,
                                           reverse=d == 1)
                 outs.append(out)
@@ -203,7 +204,7 @@ class RNNBase(Module):
         if packed:
             hx, cx = self.permute_hidden(hx, sorted_idx), self.permute_hidden(cx, sorted_idx)
             self._check_states(data, batch_sizes, hx, cx)
-            out, h_n, c_n = self._run(data, batch_sizes, hx, cx)
+            out, h_n, c_n = self._run(data, batch_sizes, hx, cx, packed=True)
             result = PackedSequence(out, input.batch_sizes, sorted_idx, unsorted_idx)
             h_n = self.permute_hidden(h_n, unsorted_idx)
             c_n = None if c_n is None else self.permute_hidden(c_n, unsorted_idx)
@@ -389,8 +390,8 @@ class RNNCellBase(Module):
 
     def _step(self, mode: str, input: Tensor, hx, cx):
         """One step of `mode` on batched input (B, input_size): (h', c' or None)."""
-        out, _, c = rnn_layer(mode, input, (input.shape[0],), hx, cx, self.weight_ih, self.weight_hh,
-                              self.bias_ih, self.bias_hh)
+        out, _, c = layer_op(mode, cell=True)(mode, input, (input.shape[0],), hx, cx, self.weight_ih,
+                                              self.weight_hh, self.bias_ih, self.bias_hh)
         return out, c
 
 
