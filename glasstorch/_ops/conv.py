@@ -14,7 +14,10 @@ chunk's columns are written, multiplied and dropped while they are still in the 
 whole batch's matrix (42 MB for the MNIST net's second layer) would stream through main memory
 three times (written, multiplied, kept for the backward pass) and cost more than the products. The
 backward pass builds the columns again, chunk by chunk, for the weight gradient. NumPy's stacked
-matmul runs the per-sample products in one call. With the optional extra `fast` (numba), the 2-d
+matmul runs the per-sample products in one call. A large batch is first split into one part per
+core (backends/cpu_threads.py), each part running its own chunk loop with single-threaded BLAS: the
+per-sample products are too small for BLAS's own threads to gain much, and this way the window
+loops run on every core too. With the optional extra `fast` (numba), the 2-d
 im2col / col2im loops and max pooling run compiled (`backends/cpu_conv.py`); the code here is the
 reference they are tested against.
 
@@ -28,7 +31,7 @@ import itertools
 import math
 import warnings
 
-from ..backends import cpu, cpu_conv
+from ..backends import cpu, cpu_conv, cpu_threads
 from ..amp.autocast_mode import autocast_op, user_stacklevel
 from ._util import Node, Tensor, _GradMode, _make, not_implemented, record, type_word
 
@@ -159,15 +162,25 @@ def linear_map(t: Tensor, fn, adjoint) -> Tensor:
 
 # ---- the three products ----------------------------------------------------------------------------
 CHUNK_BYTES = 1 << 21  # window-matrix bytes per batch chunk on the CPU: about one core's L2 cache
+SPLIT_BYTES = 1 << 20  # from this many window-matrix bytes per batch (MNIST conv1: 1.5 MB), split over the cores
 
 
-def _chunks(n: int, per_sample: int, xp) -> list:
-    """Slices of a batch of n whose window matrices take about CHUNK_BYTES each (per_sample bytes per
-    sample); the whole batch at once off the CPU, where one large product beats many small ones."""
+def _chunks(start: int, stop: int, per_sample: int, xp) -> list:
+    """Slices of the samples start..stop whose window matrices take about CHUNK_BYTES each (per_sample
+    bytes per sample); all of them at once off the CPU, where one large product beats many small ones."""
     if xp is not cpu.xp:
-        return [slice(0, n)] if n else []
+        return [slice(start, stop)] if stop > start else []
     step = max(1, CHUNK_BYTES // max(per_sample, 1))
-    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+    return [slice(i, min(i + step, stop)) for i in range(start, stop, step)]
+
+
+def _on_cores(fn, n: int, per_sample: int, xp) -> list:
+    """[fn(start, stop)] over parts of a batch of n: one part per core for a large batch on the CPU
+    (backends/cpu_threads.py: each part's products run single-threaded BLAS, its window loops run
+    alongside), else one part. Returns the parts' results in batch order."""
+    if xp is not cpu.xp or n * per_sample < SPLIT_BYTES:
+        return [fn(0, n)]
+    return cpu_threads.run(fn, cpu_threads.split(n))
 
 
 def _grouped(a, groups: int):
@@ -178,7 +191,7 @@ def _grouped(a, groups: int):
 def _chunk_buffer(parts: list, shape: tuple, dtype, xp):
     """One buffer (nb, *shape) for the first (largest) chunk, reused by every chunk of the loop, so that
     the same cache lines are written each time."""
-    return xp.empty(((parts[0].stop if parts else 0),) + tuple(shape), dtype=dtype)
+    return xp.empty(((parts[0].stop - parts[0].start if parts else 0),) + tuple(shape), dtype=dtype)
 
 
 def _product_into(dst, a, b) -> None:
@@ -200,14 +213,19 @@ def _conv_forward(x, w, geo, bias=None):
     y = xp.empty((n, o, positions), dtype=x.dtype)
     wm = w.reshape(groups, o // groups, -1)  # (G, O/G, C/G*K)
     ck = x.shape[1] * math.prod(kernel)
-    parts = _chunks(n, ck * positions * x.itemsize, xp)
-    buf = _chunk_buffer(parts, (ck, positions), x.dtype, xp)
-    for part in parts:
-        cols = im2col(x[part], kernel, stride, dilation, lo, hi, out, buf[:part.stop - part.start])
-        dst = y[part]
-        _product_into(_grouped(dst, groups), wm, _grouped(cols, groups))
-        if bias is not None:  # while the chunk is in cache
-            dst += bias.reshape(o, 1)
+    per_sample = ck * positions * x.itemsize
+
+    def fill(start, stop):  # y[start:stop], chunk by chunk
+        parts = _chunks(start, stop, per_sample, xp)
+        buf = _chunk_buffer(parts, (ck, positions), x.dtype, xp)
+        for part in parts:
+            cols = im2col(x[part], kernel, stride, dilation, lo, hi, out, buf[:part.stop - part.start])
+            dst = y[part]
+            _product_into(_grouped(dst, groups), wm, _grouped(cols, groups))
+            if bias is not None:  # while the chunk is in cache
+                dst += bias.reshape(o, 1)
+
+    _on_cores(fill, n, per_sample, xp)
     return y.reshape((n, o) + tuple(out))
 
 
@@ -222,12 +240,17 @@ def _conv_input_grad(g, w, geo, size):
     wt = w.reshape(groups, o // groups, -1).swapaxes(1, 2)  # (G, C/G*K, O/G)
     gf = g.reshape(n, o, positions)
     ck = c * math.prod(kernel)
-    parts = _chunks(n, ck * positions * w.itemsize, xp)
-    buf = _chunk_buffer(parts, (groups, ck // groups, positions), w.dtype, xp)
-    for part in parts:
-        cols = buf[:part.stop - part.start]  # (nb, G, C/G*K, L)
-        _product_into(cols, wt, _grouped(gf[part], groups))
-        col2im(cols.reshape(cols.shape[0], -1, positions), size, kernel, stride, dilation, lo, out, gx[part])
+    per_sample = ck * positions * w.itemsize
+
+    def fill(start, stop):  # gx[start:stop], chunk by chunk
+        parts = _chunks(start, stop, per_sample, xp)
+        buf = _chunk_buffer(parts, (groups, ck // groups, positions), w.dtype, xp)
+        for part in parts:
+            cols = buf[:part.stop - part.start]  # (nb, G, C/G*K, L)
+            _product_into(cols, wt, _grouped(gf[part], groups))
+            col2im(cols.reshape(cols.shape[0], -1, positions), size, kernel, stride, dilation, lo, out, gx[part])
+
+    _on_cores(fill, n, per_sample, xp)
     return gx
 
 
@@ -243,15 +266,25 @@ def _conv_weight_grad(image, g, w_shape, geo):
     # which OpenBLAS runs ~20% faster than the (O/G, L) @ (L, C/G*K) one (it packs the wide operand as is)
     # (summed in the products' dtype: NumPy's bfloat16 product is float32)
     ck = image.shape[1] * math.prod(kernel)
-    parts = _chunks(n, ck * positions * image.itemsize, xp)
-    buf = _chunk_buffer(parts, (ck, positions), image.dtype, xp)
-    gw_t = None
-    for part in parts:
-        cols = im2col(image[part], kernel, stride, dilation, lo, hi, out, buf[:part.stop - part.start])
-        term = xp.matmul(_grouped(cols, groups), _grouped(gf[part], groups).swapaxes(2, 3)).sum(0)
-        gw_t = term if gw_t is None else gw_t.__iadd__(term)
-    if gw_t is None:  # an empty batch
+    per_sample = ck * positions * image.itemsize
+
+    def total(start, stop):  # the samples start..stop's sum, chunk by chunk (None for none)
+        parts = _chunks(start, stop, per_sample, xp)
+        buf = _chunk_buffer(parts, (ck, positions), image.dtype, xp)
+        gw_t = None
+        for part in parts:
+            cols = im2col(image[part], kernel, stride, dilation, lo, hi, out, buf[:part.stop - part.start])
+            term = xp.matmul(_grouped(cols, groups), _grouped(gf[part], groups).swapaxes(2, 3)).sum(0)
+            gw_t = term if gw_t is None else gw_t.__iadd__(term)
+        return gw_t
+
+    sums = [t for t in _on_cores(total, n, per_sample, xp) if t is not None]
+    if not sums:  # an empty batch
         gw_t = xp.zeros((groups, math.prod(w_shape[1:]), o // groups), dtype=image.dtype)
+    else:  # the parts' sums added in batch order
+        gw_t = sums[0]
+        for t in sums[1:]:
+            gw_t += t
     return xp.ascontiguousarray(gw_t.swapaxes(1, 2)).astype(image.dtype, copy=False).reshape(w_shape)
 
 

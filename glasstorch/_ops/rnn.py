@@ -333,10 +333,9 @@ def rnn_layer(mode: str, x: Tensor, batch_sizes: tuple, h0: Tensor | None, c0: T
     inputs = (x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr)
     keep = _GradMode.enabled and any(t is not None and t._requires_grad for t in inputs)
     a = xd @ wih.T  # every step's input projection at once
-    if b_ih is not None:
-        a += b_ih._data
-        if mode != "GRU":  # the GRU's b_hn sits inside r * (...): added per step
-            a += b_hh._data
+    if b_ih is not None:  # b_ih + b_hh summed first: one pass over the (N, G*H) array instead of two
+        # the GRU's b_hn sits inside r * (...): added per step
+        a += b_ih._data if mode == "GRU" else b_ih._data + b_hh._data
     h = xp.zeros((batch, p), dt) if h0 is None else h0._data.astype(dt, copy=True)
     c = None
     with _errstate(xp):

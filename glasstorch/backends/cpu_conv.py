@@ -21,11 +21,14 @@ import os
 
 import numpy as np
 
+from . import cpu_fused, cpu_threads
+
 ENABLED = os.environ.get("GLASSTORCH_FUSED", "1") != "0"  # tests flip this to compare both paths
 # From this many elements a loop runs on all cores (as in cpu_fused.py). The convolutions call these
 # loops per batch chunk of ~2 MB (_ops/conv.py), which stay below it: measured on the 2-core VMs, the
 # parallel loops gained nothing there (BLAS already keeps both cores busy), and serial loops are safe
-# to call from several Python threads at once, which numba's workqueue pool is not.
+# to call from several Python threads at once, which numba's workqueue pool is not. Max pooling from
+# SPLIT_MIN elements up instead runs the serial loop on parts of the planes in cpu_threads' helpers.
 PARALLEL_MIN = 1 << 22
 
 prange = range  # replaced by numba.prange before the kernels are compiled (numba reads globals then)
@@ -148,17 +151,12 @@ def _compile():
     """Compile the kernels on first use (cached on disk by numba across processes); False if numba
     is missing."""
     global _kernels, prange
-    try:
-        import numba
-    except ImportError:
+    numba = cpu_fused.load_numba()
+    if numba is None:
         _kernels = False
         return _kernels
     prange = numba.prange
-    if "NUMBA_THREADING_LAYER" not in os.environ:
-        # a pool whose idle threads sleep instead of spinning, so they leave the cores to BLAS
-        numba.config.THREADING_LAYER = "workqueue"
-    # fastmath off: the loops must add and compare exactly as the NumPy reference does
-    opts = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
+    opts = cpu_fused.NUMBA_OPTIONS  # (fastmath off: the loops add and compare exactly as the NumPy reference)
     globals()["_valid_range"] = numba.njit(**opts)(_valid_range)  # called from the kernels, compiled first
     kernels = {}
     for name, fn in (("im2col", _im2col), ("col2im", _col2im), ("max_pool", _max_pool),
@@ -185,6 +183,26 @@ def _takes(*arrays) -> bool:
 
 def _kernel(name: str, size: int):
     return _kernels[name + "_par" if size >= PARALLEL_MIN else name]
+
+
+SPLIT_MIN = 1 << 20  # from this many input elements, pooling's planes are split over the cores
+
+
+def _over_planes(name: str, size: int, planes: int, *arrays_then_args):
+    """Run kernel `name` on (P, ...) arrays: for a large input, contiguous ranges of the P planes go to
+    the cores (backends/cpu_threads.py, the serial kernel in each); each plane is computed exactly as in
+    one call, so the bits do not depend on the split. `arrays_then_args`: the kernel's three plane
+    arrays, then its scalar arguments."""
+    arrays, args = arrays_then_args[:3], arrays_then_args[3:]
+    if size < SPLIT_MIN or size >= PARALLEL_MIN:
+        _kernel(name, size)(*arrays, *args)
+        return
+    kernel = _kernels[name]
+
+    def part(start, stop):
+        kernel(*(a[start:stop] for a in arrays), *args)
+
+    cpu_threads.run(part, cpu_threads.split(planes))
 
 
 # ---- the entry points the ops call ---------------------------------------------------------------
@@ -226,7 +244,8 @@ def max_pool(x, kernel, stride, pad, dilation, out):
     planes = x.reshape((-1,) + x.shape[-2:])
     best = np.empty((planes.shape[0],) + tuple(out), dtype=x.dtype)
     arg = np.empty(best.shape, dtype=np.int8)
-    _kernel("max_pool", x.size)(planes, best, arg, *kernel, *stride, *dilation, *pad, x.dtype.type(-np.inf))
+    _over_planes("max_pool", x.size, planes.shape[0], planes, best, arg, *kernel, *stride, *dilation, *pad,
+                 x.dtype.type(-np.inf))
     return best.reshape(lead + tuple(out)), arg.reshape(lead + tuple(out))
 
 
@@ -240,6 +259,8 @@ def max_pool_backward(g, arg, kernel, stride, pad, dilation, x_shape):
         return None
     gx = np.zeros(x_shape, dtype=g.dtype)
     disjoint = all(st >= d * (k - 1) + 1 for k, st, d in zip(kernel, stride, dilation))
-    _kernel("max_pool_backward", gx.size)(g.reshape((-1,) + g.shape[-2:]), np.ascontiguousarray(arg).reshape(
-        (-1,) + arg.shape[-2:]), gx.reshape((-1,) + gx.shape[-2:]), *kernel, *stride, *dilation, *pad, disjoint)
+    planes = gx.reshape((-1,) + gx.shape[-2:])
+    _over_planes("max_pool_backward", gx.size, planes.shape[0], g.reshape((-1,) + g.shape[-2:]),
+                 np.ascontiguousarray(arg).reshape((-1,) + arg.shape[-2:]), planes, *kernel, *stride, *dilation,
+                 *pad, disjoint)
     return gx

@@ -352,22 +352,35 @@ def _ce_grad(x, t, m, s, w, g, denom, one, gx):
 
 # ---- compilation ---------------------------------------------------------------------------------
 
+# How every compiled CPU kernel is built (here, cpu_conv.py, cpu_rnn.py): cached on disk across
+# processes; error_model="numpy": x / 0 gives inf like NumPy instead of raising, which also lets the
+# loops vectorise; fastmath off, so no reassociation or contraction changes the rounding; nogil, so
+# kernels can run beside BLAS in other threads.
+NUMBA_OPTIONS = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
+
+
+def load_numba():
+    """numba, set up for glasstorch's kernels, or None when it is not installed."""
+    try:
+        import numba
+    except ImportError:
+        return None
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        # a pool whose idle threads sleep instead of spinning, so they leave the cores to BLAS
+        numba.config.THREADING_LAYER = "workqueue"
+    return numba
+
+
 def _compile():
     """Compile the kernels on first use (cached on disk by numba across processes); False if numba
     is missing."""
     global _kernels, prange
-    try:
-        import numba
-    except ImportError:
+    numba = load_numba()
+    if numba is None:
         _kernels = False
         return _kernels
     prange = numba.prange
-    if "NUMBA_THREADING_LAYER" not in os.environ:
-        # a pool whose idle threads sleep instead of spinning, so they leave the cores to BLAS
-        numba.config.THREADING_LAYER = "workqueue"
-    # error_model="numpy": x / 0 gives inf like NumPy instead of raising, which also lets the loops
-    # vectorise; fastmath stays off so no reassociation or contraction changes the rounding.
-    opts = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
+    opts = NUMBA_OPTIONS
     kernels = {}
     loops = (("adam", _adam_span, _adam_chunks), ("sgd", _sgd_span, _sgd_chunks),
              ("rmsprop", _rmsprop_span, _rmsprop_chunks), ("adagrad", _adagrad_span, _adagrad_chunks),

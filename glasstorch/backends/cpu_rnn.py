@@ -22,6 +22,8 @@ import os
 
 import numpy as np
 
+from . import cpu_fused
+
 ENABLED = os.environ.get("GLASSTORCH_FUSED", "1") != "0"  # tests flip this to compare both paths
 _compiled = None  # name -> compiled function, filled by _compile(); False when numba is unavailable
 
@@ -153,16 +155,13 @@ def _compile():
     """Wrap the loops with numba on first use (each compiles at its first call per dtype and layout, cached
     on disk by numba across processes); False if numba is missing."""
     global _compiled
-    try:
-        import numba
-    except ImportError:
+    numba = cpu_fused.load_numba()
+    if numba is None:
         _compiled = False
         return _compiled
     # Serial loops: a step is ~20k elements, where waking a second thread costs more than it saves and
-    # would take the core BLAS needs for the next product. error_model="numpy": x / 0 gives inf as in NumPy;
-    # fastmath off: no reassociation or multiply-add contraction, so the rounding is the reference's.
-    opts = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
-    _compiled = {loop.__name__[1:]: numba.njit(**opts)(loop) for loop in _LOOPS}
+    # would take the core BLAS needs for the next product.
+    _compiled = {loop.__name__[1:]: numba.njit(**cpu_fused.NUMBA_OPTIONS)(loop) for loop in _LOOPS}
     return _compiled
 
 

@@ -1,0 +1,106 @@
+"""Splitting a batch loop over the CPU cores, each part with single-threaded BLAS.
+
+The convolution products are many small matrix products (one per sample: (64, 288) @ (288, 576) for
+the MNIST net's second layer). OpenBLAS splits each of them over its own threads, which gains little
+at that size (measured: 1.1-1.25x on 2 cores), and its idle workers then spin on the second core, so
+the serial window and pooling loops between the products cannot use it either. Running whole parts
+of the batch in Python threads instead, each calling BLAS single-threaded (OpenBLAS's per-thread
+setting, `openblas_set_num_threads_local`), keeps both cores on the products *and* on the window
+loops (NumPy's matmul and the compiled loops of cpu_conv.py release the GIL).
+
+Used only where that per-thread setting exists (NumPy's bundled OpenBLAS exports it: 0.3.31 in NumPy 2.4
+wheels): without it, a split would run threaded BLAS inside threads, which oversubscribes the cores,
+so `workers()` is 1 and callers run their loop in one piece. GLASSTORCH_THREADS=1 (or OMP_NUM_THREADS=1
+when GLASSTORCH_THREADS is unset) turns it off too.
+"""
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+_blas_local = None  # OpenBLAS's openblas_set_num_threads_local, or False when unavailable
+_pool = None  # the helper threads (workers() of them), started on first use
+_pool_size = 0
+_lock = threading.Lock()
+
+
+def _find_blas_local():
+    """OpenBLAS's per-thread thread-count setter from NumPy's bundled library, or False."""
+    import numpy
+
+    here = os.path.dirname(numpy.__file__)
+    candidates = glob.glob(os.path.join(here + ".libs", "*openblas*")) + \
+        glob.glob(os.path.join(here, ".dylibs", "*openblas*"))
+    for path in candidates:
+        try:
+            fn = ctypes.CDLL(path).openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        fn.restype, fn.argtypes = ctypes.c_int, [ctypes.c_int]
+        return fn
+    return False
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # (not on every OS)
+        return os.cpu_count() or 1
+
+
+def workers() -> int:
+    """How many parts a batch loop is split into: the usable cores (at most 8), fewer if GLASSTORCH_THREADS
+    (or else OMP_NUM_THREADS, as PyTorch reads it) says so; 1 without the per-thread BLAS setting."""
+    global _blas_local
+    if _blas_local is None:
+        _blas_local = _find_blas_local()
+    if not _blas_local:
+        return 1
+    limit = os.environ.get("GLASSTORCH_THREADS") or os.environ.get("OMP_NUM_THREADS") or ""
+    return max(1, min(_cores(), 8, int(limit) if limit.isdigit() else 8))
+
+
+def _single_blas():
+    if _blas_local:  # (tests force several parts where the setting is missing)
+        _blas_local(1)
+
+
+def _helpers(k: int) -> ThreadPoolExecutor:
+    """A pool of at least k helper threads (a larger one replaces a smaller one)."""
+    global _pool, _pool_size
+    with _lock:
+        if _pool is None or _pool_size < k:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(k, thread_name_prefix="glasstorch-cpu", initializer=_single_blas)
+            _pool_size = k
+        return _pool
+
+
+def _forget_pool() -> None:
+    """In a forked child the helper threads do not exist: start a new pool there on first use."""
+    global _pool, _lock
+    _pool, _lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def split(n: int) -> list:
+    """range(n) cut into workers() contiguous (start, stop) parts (fewer when n is small)."""
+    k = max(1, min(workers(), n))
+    return [(n * i // k, n * (i + 1) // k) for i in range(k)]
+
+
+def run(fn, parts: list) -> list:
+    """[fn(start, stop) for each part], results in the parts' order. Several parts run in the helper
+    threads, whose BLAS is single-threaded (the caller's own BLAS setting is left alone); one part
+    runs here, with BLAS as it is."""
+    if len(parts) <= 1:
+        return [fn(*p) for p in parts]
+    pool = _helpers(len(parts))
+    return [f.result() for f in [pool.submit(fn, *p) for p in parts]]

@@ -1,0 +1,117 @@
+"""Batch loops split over the cores (glasstorch/backends/cpu_threads.py): the convolution products of
+glasstorch/_ops/conv.py and the compiled max pooling of backends/cpu_conv.py, forced to split on small
+arrays (the thresholds set to 0) into 2 and 3 parts, against torch and against the unsplit run."""
+import importlib.util
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+import glasstorch as gt
+from glasstorch._ops import conv as C
+from glasstorch.backends import cpu_conv, cpu_threads
+
+from _compare import assert_same, tensors
+
+NUMBA = importlib.util.find_spec("numba") is not None
+
+
+@pytest.fixture(params=[2, 3])
+def split_into(request, monkeypatch):
+    """Every conv and pool splits its batch into `request.param` parts, whatever this machine's cores."""
+    monkeypatch.setattr(cpu_threads, "workers", lambda: request.param)
+    monkeypatch.setattr(C, "SPLIT_BYTES", 0)
+    monkeypatch.setattr(cpu_conv, "SPLIT_MIN", 0)
+    monkeypatch.setattr(C, "CHUNK_BYTES", 200)  # one sample per chunk: several chunks in each part
+    return request.param
+
+
+@pytest.fixture(params=[pytest.param(True, id="compiled"), pytest.param(False, id="numpy")])
+def path(request, monkeypatch):
+    if request.param and not NUMBA:
+        pytest.skip("numba is not installed (pip install glasstorch[fast])")
+    monkeypatch.setattr(cpu_conv, "ENABLED", request.param)
+    return request.param
+
+
+def test_split_covers_the_batch_in_order(monkeypatch):
+    monkeypatch.setattr(cpu_threads, "workers", lambda: 3)
+    assert cpu_threads.split(7) == [(0, 2), (2, 4), (4, 7)]
+    assert cpu_threads.split(2) == [(0, 1), (1, 2)]  # no empty parts
+    assert cpu_threads.split(0) == [(0, 0)]
+    monkeypatch.setattr(cpu_threads, "workers", lambda: 1)
+    assert cpu_threads.split(64) == [(0, 64)]
+
+
+def test_run_keeps_order_and_uses_helper_threads(monkeypatch):
+    monkeypatch.setattr(cpu_threads, "workers", lambda: 3)
+    names = []
+
+    def fn(start, stop):
+        names.append(threading.current_thread().name)
+        return list(range(start, stop))
+
+    assert cpu_threads.run(fn, cpu_threads.split(7)) == [[0, 1], [2, 3], [4, 5, 6]]
+    assert all(name.startswith("glasstorch-cpu") for name in names)
+    names.clear()
+    assert cpu_threads.run(fn, [(0, 3)]) == [[0, 1, 2]]  # one part: here, not in a helper
+    assert names == [threading.current_thread().name]
+
+
+def _step(m, arrays, dtype):
+    """conv -> relu -> conv (strided, dilated, padded) -> relu -> overlapping max pool -> sum of squares."""
+    x, w1, b1, w2, b2 = tensors(m, [a.astype(dtype) for a in arrays], requires_grad=True)
+    F = m.nn.functional
+    h = F.relu(F.conv2d(x, w1, b1, padding=1))
+    h = F.relu(F.conv2d(h, w2, b2, stride=(1, 2), dilation=(2, 1), padding=1))
+    y = F.max_pool2d(h, 3, stride=1)
+    (y * y).sum().backward()
+    return y, x.grad, w1.grad, b1.grad, w2.grad, b2.grad
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_split_step_matches_torch(path, split_into, dtype):
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal((5, 2, 10, 11)), rng.standard_normal((4, 2, 3, 3)) * 0.3,
+              rng.standard_normal(4), rng.standard_normal((6, 4, 3, 2)) * 0.3, rng.standard_normal(6)]
+    ours, theirs = _step(gt, arrays, np.dtype(dtype)), _step(torch, arrays, np.dtype(dtype))
+    for a, b in zip(ours, theirs):
+        # the weight gradients sum hundreds of products of both signs in another order than oneDNN's,
+        # so their error scales with the array's largest element (as in test_cpu_conv.py)
+        scale = float(b.detach().abs().max())
+        rel = 1e-5 if dtype == "float32" else 1e-10
+        assert_same(a, b, tol=dict(rtol=rel, atol=rel * scale))
+
+
+def test_split_equals_unsplit(path, monkeypatch):
+    """Splitting changes only the order in which the parts' weight-gradient sums are added: outputs, input
+    gradients and pooling (each sample or plane computed on its own) keep their bits."""
+    rng = np.random.default_rng(6)
+    arrays = [rng.standard_normal((5, 2, 10, 11)), rng.standard_normal((4, 2, 3, 3)) * 0.3,
+              rng.standard_normal(4), rng.standard_normal((6, 4, 3, 2)) * 0.3, rng.standard_normal(6)]
+    whole = _step(gt, arrays, np.float64)
+    monkeypatch.setattr(cpu_threads, "workers", lambda: 2)
+    monkeypatch.setattr(C, "SPLIT_BYTES", 0)
+    monkeypatch.setattr(cpu_conv, "SPLIT_MIN", 0)
+    parts = _step(gt, arrays, np.float64)
+    for i, (a, b) in enumerate(zip(whole, parts)):
+        if i in (2, 4):  # w1.grad, w2.grad: two partial sums added, within float64 rounding of the terms
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12 * float(abs(a).max()))
+        else:
+            np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+def test_grouped_and_transposed_split(split_into):
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal((5, 4, 8, 8)), rng.standard_normal((6, 2, 3, 3)), rng.standard_normal((4, 3, 3, 3))]
+    results = []
+    for m in (gt, torch):
+        x, w, wt = tensors(m, arrays, requires_grad=True)
+        F = m.nn.functional
+        y = F.conv2d(x, w, groups=2, padding=1)
+        z = F.conv_transpose2d(x, wt, stride=2, output_padding=1)
+        (y.square().sum() + z.square().sum()).backward()
+        results.append((y, z, x.grad, w.grad, wt.grad))
+    for a, b in zip(*results):
+        assert_same(a, b)
