@@ -115,3 +115,17 @@ def test_grouped_and_transposed_split(split_into):
         results.append((y, z, x.grad, w.grad, wt.grad))
     for a, b in zip(*results):
         assert_same(a, b)
+
+
+def test_the_callers_blas_thread_count_is_unchanged_after_a_split():
+    # NumPy's OpenBLAS (a pthreads build) applies the helpers' "local" single-thread setting to the
+    # whole process; left that way, every later product in the program would run on one core
+    from glasstorch.backends import cpu_threads
+
+    if cpu_threads.workers() < 2 or not cpu_threads._blas_global:
+        pytest.skip("no per-thread BLAS setting or a single core here: batches are not split")
+    get = cpu_threads._blas_global[0]
+    before = get()
+    inside = cpu_threads.run(lambda start, stop: get(), [(0, 1), (1, 2)])
+    assert inside == [1, 1]  # the parts ran with single-threaded BLAS
+    assert get() == before

@@ -22,13 +22,25 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 _blas_local = None  # OpenBLAS's openblas_set_num_threads_local, or False when unavailable
+_blas_global = None  # (get, set) of OpenBLAS's process-wide thread count, found with _blas_local
 _pool = None  # the helper threads (workers() of them), started on first use
 _pool_size = 0
 _lock = threading.Lock()
 
 
+def _blas_function(lib, names):
+    for name in names:  # (NumPy's wheels export OpenBLAS's symbols with a scipy_ prefix and 64 suffix)
+        fn = getattr(lib, name, None)
+        if fn is not None:
+            return fn
+    return None
+
+
 def _find_blas_local():
-    """OpenBLAS's per-thread thread-count setter from NumPy's bundled library, or False."""
+    """OpenBLAS's per-thread thread-count setter from NumPy's bundled library, or False. Also finds its
+    global getter and setter (kept in _blas_global): in pthreads builds of OpenBLAS (NumPy's wheels)
+    the 'local' setter changes the count for the whole process, so run() puts the caller's back."""
+    global _blas_global
     import numpy
 
     here = os.path.dirname(numpy.__file__)
@@ -36,11 +48,21 @@ def _find_blas_local():
         glob.glob(os.path.join(here, ".dylibs", "*openblas*"))
     for path in candidates:
         try:
-            fn = ctypes.CDLL(path).openblas_set_num_threads_local
-        except (OSError, AttributeError):
+            lib = ctypes.CDLL(path)
+        except OSError:
             continue
-        fn.restype, fn.argtypes = ctypes.c_int, [ctypes.c_int]
-        return fn
+        local = _blas_function(lib, ("openblas_set_num_threads_local",))
+        get = _blas_function(lib, ("openblas_get_num_threads", "scipy_openblas_get_num_threads64_",
+                                   "openblas_get_num_threads64_"))
+        put = _blas_function(lib, ("openblas_set_num_threads", "scipy_openblas_set_num_threads64_",
+                                   "openblas_set_num_threads64_"))
+        if local is None or get is None or put is None:
+            continue
+        local.restype, local.argtypes = ctypes.c_int, [ctypes.c_int]
+        get.restype, get.argtypes = ctypes.c_int, []
+        put.restype, put.argtypes = None, [ctypes.c_int]
+        _blas_global = (get, put)
+        return local
     return False
 
 
@@ -75,7 +97,7 @@ def _helpers(k: int) -> ThreadPoolExecutor:
         if _pool is None or _pool_size < k:
             if _pool is not None:
                 _pool.shutdown(wait=False)
-            _pool = ThreadPoolExecutor(k, thread_name_prefix="glasstorch-cpu", initializer=_single_blas)
+            _pool = ThreadPoolExecutor(k, thread_name_prefix="glasstorch-cpu")
             _pool_size = k
         return _pool
 
@@ -98,9 +120,18 @@ def split(n: int) -> list:
 
 def run(fn, parts: list) -> list:
     """[fn(start, stop) for each part], results in the parts' order. Several parts run in the helper
-    threads, whose BLAS is single-threaded (the caller's own BLAS setting is left alone); one part
-    runs here, with BLAS as it is."""
+    threads, whose BLAS is single-threaded; the caller's BLAS thread count is the same afterwards."""
     if len(parts) <= 1:
         return [fn(*p) for p in parts]
     pool = _helpers(len(parts))
-    return [f.result() for f in [pool.submit(fn, *p) for p in parts]]
+    before = _blas_global[0]() if _blas_global else None
+    try:
+        return [f.result() for f in [pool.submit(_in_helper, fn, *p) for p in parts]]
+    finally:
+        if before is not None and _blas_global[0]() != before:
+            _blas_global[1](before)
+
+
+def _in_helper(fn, start: int, stop: int):
+    _single_blas()  # each time: run() restores the process-wide count that this may have changed
+    return fn(start, stop)
