@@ -117,11 +117,10 @@ def test_grouped_and_transposed_split(split_into):
         assert_same(a, b)
 
 
-def test_the_callers_blas_thread_count_is_unchanged_after_a_split():
+def test_the_callers_blas_thread_count_is_unchanged_after_a_split(monkeypatch):
     # NumPy's OpenBLAS (a pthreads build) applies the helpers' "local" single-thread setting to the
     # whole process; left that way, every later product in the program would run on one core
-    from glasstorch.backends import cpu_threads
-
+    monkeypatch.setenv("GLASSTORCH_THREADS", "2")
     if cpu_threads.workers() < 2 or not cpu_threads._blas_global:
         pytest.skip("no per-thread BLAS setting or a single core here: batches are not split")
     get = cpu_threads._blas_global[0]

@@ -74,15 +74,24 @@ def _cores() -> int:
 
 
 def workers() -> int:
-    """How many parts a batch loop is split into: the usable cores (at most 8), fewer if GLASSTORCH_THREADS
-    (or else OMP_NUM_THREADS, as PyTorch reads it) says so; 1 without the per-thread BLAS setting."""
+    """How many parts a batch loop is split into: 1 unless GLASSTORCH_THREADS=N (N >= 2) asks for a
+    split (at most the usable cores, at most 8); 1 without the per-thread BLAS setting.
+
+    Off by default, by measurement (benchmark 6, MNIST CNN, 2 cores): the split alone, with the
+    caller's multi-threaded BLAS put back after each convolution, made the step slower (1.82x PyTorch
+    against 1.52x unsplit), because OpenBLAS's own worker, woken by the next product, spins on the core
+    the helper threads need. The split pays (1.23x) only when BLAS stays single-threaded for the whole
+    process, and that slows programs whose products cannot be split here (the LSTM benchmark: 1.52x ->
+    2.2x). So it is the user's choice, not a side effect of calling a convolution."""
     global _blas_local
+    limit = os.environ.get("GLASSTORCH_THREADS", "")
+    if not limit.isdigit() or int(limit) < 2:
+        return 1
     if _blas_local is None:
         _blas_local = _find_blas_local()
     if not _blas_local:
         return 1
-    limit = os.environ.get("GLASSTORCH_THREADS") or os.environ.get("OMP_NUM_THREADS") or ""
-    return max(1, min(_cores(), 8, int(limit) if limit.isdigit() else 8))
+    return max(1, min(_cores(), 8, int(limit)))
 
 
 def _single_blas():
