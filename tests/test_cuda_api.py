@@ -110,7 +110,9 @@ def test_events_time_the_work_between_them():
     end.synchronize()
     assert end.query() is True
     elapsed = start.elapsed_time(end)
-    assert isinstance(elapsed, float) and 15.0 <= elapsed < 5000.0  # milliseconds, as torch
+    # milliseconds, as torch: a 20 ms sleep reads >= 15 (seconds would read 0.02); no upper bound, which
+    # would only time the machine's load
+    assert isinstance(elapsed, float) and elapsed >= 15.0
     with pytest.raises(RuntimeError, match="enable_timing=True"):
         cuda.Event().elapsed_time(end)
     with pytest.raises(RuntimeError, match="must be recorded"):
