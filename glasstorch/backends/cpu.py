@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import special
+from . import _views, special
 
 name = "cpu"
 xp = np
@@ -81,14 +81,8 @@ def _add_rows(target: np.ndarray, index: np.ndarray, values: np.ndarray) -> bool
 
 def view_positions(view: np.ndarray, base: np.ndarray) -> np.ndarray:
     """For each element of `view` (a view into `base`), its index in base.reshape(-1)."""
-    if not base.flags.c_contiguous:
-        raise RuntimeError("in-place operation on a view of a non-contiguous tensor that requires grad: "
-                           "call .contiguous() on the base tensor first")
-    item = base.itemsize
-    offset = (view.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // item
-    flat = np.arange(base.size, dtype=np.int64)
-    strides = tuple(s // item * flat.itemsize for s in view.strides)
-    return np.lib.stride_tricks.as_strided(flat[offset:], view.shape, strides).copy()
+    offset = view.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    return _views.view_positions(np, view, base, offset)
 
 
 def to_numpy(a: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ import weakref
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-from . import special
+from . import _views, special
 
 name = "cuda"
 _IMPLICIT = ("Implicit conversion to a NumPy array is not allowed. Please use `.get()` to construct a NumPy "
@@ -353,14 +353,7 @@ def scatter_add(target, index, values):
 
 def view_positions(view, base):
     """For each element of `view` (a view into `base`), its index in base.reshape(-1)."""
-    if not base.flags.c_contiguous:
-        raise RuntimeError("in-place operation on a view of a non-contiguous tensor that requires grad: "
-                           "call .contiguous() on the base tensor first")
-    item = base.itemsize
-    offset = (view.data.ptr - base.data.ptr) // item
-    flat = xp.arange(base.size, dtype=xp.int64)
-    strides = tuple(s // item * flat.itemsize for s in view.strides)
-    return xp.lib.stride_tricks.as_strided(flat[offset:], view.shape, strides).copy()
+    return _views.view_positions(xp, view, base, view.data.ptr - base.data.ptr)
 
 
 def to_numpy(a) -> np.ndarray:
