@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 
+import glasstorch  # noqa: F401  (before NumPy, as in a program that starts with `import glasstorch as torch`:
+# it sets how long OpenBLAS's idle threads spin, which NumPy's OpenBLAS reads once, when it loads)
 import numpy as np
 
 from . import gpu, workloads as w

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from . import _blas_spin  # noqa: F401  (first: it sets how OpenBLAS's threads wait, before NumPy loads it)
+
 import warnings as _warnings
 
 # PyTorch computes 1/0 = inf and log(0) = -inf silently; NumPy warns. Silence those warnings where

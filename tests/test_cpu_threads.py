@@ -128,3 +128,50 @@ def test_the_callers_blas_thread_count_is_unchanged_after_a_split(monkeypatch):
     inside = cpu_threads.run(lambda start, stop: get(), [(0, 1), (1, 2)])
     assert inside == [1, 1]  # the parts ran with single-threaded BLAS
     assert get() == before
+
+
+def _fresh(code: str, **env) -> str:
+    """The last line `code` prints in a fresh interpreter (with `env` added, "" removing a variable)."""
+    import os
+    import subprocess
+    import sys
+
+    environ = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_THREAD_TIMEOUT", "GLASSTORCH_THREADS")}
+    environ.update({k: v for k, v in env.items() if v != ""})
+    out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+_REPORT = ("import os; from glasstorch import _blas_spin; from glasstorch.backends import cpu_threads as c; "
+           "print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'), _blas_spin.short(), c.workers(), c._cores(), "
+           "bool(c._blas_local))")
+
+
+def _expected_split(report: str) -> int:
+    """The parts a batch splits into by default when the spin is short: BLAS's thread count, at most the cores."""
+    _, _, _, cores, has_local = report.split()
+    return min(int(cores), 8) if has_local == "True" else 1
+
+
+def test_glasstorch_first_sets_a_short_blas_spin_and_splits_by_default():
+    # imported before NumPy: OpenBLAS reads the short spin when it loads, and the split is on
+    report = _fresh("import glasstorch; " + _REPORT)
+    timeout, short, parts = report.split()[:3]
+    assert (timeout, short) == ("22", "True")
+    assert int(parts) == _expected_split(report)
+
+
+def test_numpy_first_leaves_blas_alone_and_does_not_split():
+    # NumPy already loaded OpenBLAS with its default spin (~0.1 s): a split would lose, so none
+    report = _fresh("import numpy, glasstorch; " + _REPORT)
+    assert report.split()[:3] == ["None", "False", "1"]
+
+
+def test_the_users_choices_win():
+    assert _fresh("import glasstorch; " + _REPORT, OPENBLAS_THREAD_TIMEOUT="28").split()[:3] == ["28", "False", "1"]
+    assert _fresh("import glasstorch; " + _REPORT, GLASSTORCH_THREADS="1").split()[2] == "1"
+    # asked for explicitly, the split happens whatever the spin (where the per-thread BLAS setting exists)
+    report = _fresh("import numpy, glasstorch; " + _REPORT, GLASSTORCH_THREADS="2")
+    assert int(report.split()[2]) == min(2, _expected_split(report))
+    report = _fresh("import glasstorch; " + _REPORT, OPENBLAS_NUM_THREADS="1")
+    assert report.split()[2] == "1"  # one BLAS thread asked for: one part

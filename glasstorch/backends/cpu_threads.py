@@ -21,6 +21,8 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from .. import _blas_spin
+
 _blas_local = None  # OpenBLAS's openblas_set_num_threads_local, or False when unavailable
 _blas_global = None  # (get, set) of OpenBLAS's process-wide thread count, found with _blas_local
 _pool = None  # the helper threads (workers() of them), started on first use
@@ -74,24 +76,27 @@ def _cores() -> int:
 
 
 def workers() -> int:
-    """How many parts a batch loop is split into: 1 unless GLASSTORCH_THREADS=N (N >= 2) asks for a
-    split (at most the usable cores, at most 8); 1 without the per-thread BLAS setting.
+    """How many parts a batch loop is split into (at most 8, at most the usable cores; 1 without the
+    per-thread BLAS setting).
 
-    Off by default, by measurement (benchmark 6, MNIST CNN, 2 cores): the split alone, with the
-    caller's multi-threaded BLAS put back after each convolution, made the step slower (1.82x PyTorch
-    against 1.52x unsplit), because OpenBLAS's own worker, woken by the next product, spins on the core
-    the helper threads need. The split pays (1.23x) only when BLAS stays single-threaded for the whole
-    process, and that slows programs whose products cannot be split here (the LSTM benchmark: 1.52x ->
-    2.2x). So it is the user's choice, not a side effect of calling a convolution."""
+    GLASSTORCH_THREADS=N asks for N parts (1: no split). Unset, the batch is split over as many parts as
+    BLAS has threads, but only while OpenBLAS's idle workers stop spinning soon after a product
+    (glasstorch/_blas_spin.py, set when glasstorch is imported before NumPy). With OpenBLAS's default
+    spin of ~0.1 s the split loses (benchmark 6, MNIST CNN, 2 cores: 1.82x PyTorch against 1.52x
+    unsplit), because the worker woken by the next product of the step spins on the core the helper
+    threads need; with the short spin it wins (1.36x)."""
     global _blas_local
-    limit = os.environ.get("GLASSTORCH_THREADS", "")
-    if not limit.isdigit() or int(limit) < 2:
+    limit = os.environ.get("GLASSTORCH_THREADS", "").strip()
+    if limit and (not limit.isdigit() or int(limit) < 2):
+        return 1
+    if not limit and not _blas_spin.short():
         return 1
     if _blas_local is None:
         _blas_local = _find_blas_local()
     if not _blas_local:
         return 1
-    return max(1, min(_cores(), 8, int(limit)))
+    wanted = int(limit) if limit else _blas_global[0]()  # (OPENBLAS_NUM_THREADS=1 or OMP_NUM_THREADS=1: 1)
+    return max(1, min(_cores(), 8, wanted))
 
 
 def _single_blas():
