@@ -6,7 +6,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import _blas_spin  # noqa: F401  (first: it sets how OpenBLAS's threads wait, before NumPy loads it)
+from . import _cpu_process  # noqa: F401  (first: OpenBLAS's thread spin must be set before NumPy loads it)
 
 import warnings as _warnings
 

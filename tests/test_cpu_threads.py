@@ -142,8 +142,8 @@ def _fresh(code: str, **env) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-_REPORT = ("import os; from glasstorch import _blas_spin; from glasstorch.backends import cpu_threads as c; "
-           "print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'), _blas_spin.short(), c.workers(), c._cores(), "
+_REPORT = ("import os; from glasstorch import _cpu_process; from glasstorch.backends import cpu_threads as c; "
+           "print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'), _cpu_process.short_blas_spin(), c.workers(), c._cores(), "
            "bool(c._blas_local))")
 
 

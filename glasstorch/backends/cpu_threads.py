@@ -21,7 +21,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from .. import _blas_spin
+from .. import _cpu_process
 
 _blas_local = None  # OpenBLAS's openblas_set_num_threads_local, or False when unavailable
 _blas_global = None  # (get, set) of OpenBLAS's process-wide thread count, found with _blas_local
@@ -81,7 +81,7 @@ def workers() -> int:
 
     GLASSTORCH_THREADS=N asks for N parts (1: no split). Unset, the batch is split over as many parts as
     BLAS has threads, but only while OpenBLAS's idle workers stop spinning soon after a product
-    (glasstorch/_blas_spin.py, set when glasstorch is imported before NumPy). With OpenBLAS's default
+    (glasstorch/_cpu_process.py, set when glasstorch is imported before NumPy). With OpenBLAS's default
     spin of ~0.1 s the split loses (benchmark 6, MNIST CNN, 2 cores: 1.82x PyTorch against 1.52x
     unsplit), because the worker woken by the next product of the step spins on the core the helper
     threads need; with the short spin it wins (1.36x)."""
@@ -89,7 +89,7 @@ def workers() -> int:
     limit = os.environ.get("GLASSTORCH_THREADS", "").strip()
     if limit and (not limit.isdigit() or int(limit) < 2):
         return 1
-    if not limit and not _blas_spin.short():
+    if not limit and not _cpu_process.short_blas_spin():
         return 1
     if _blas_local is None:
         _blas_local = _find_blas_local()
