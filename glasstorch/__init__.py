@@ -181,6 +181,7 @@ from . import onnx  # noqa: E402,F401  torch.onnx.export (needs the optional `on
 # ---- more math, linear algebra and statistics (glasstorch/_ops/elementwise.py, products.py, scans.py,
 # statistics.py, linalg_decomp.py), torch.linalg and torch.special ---------------------------------------
 from . import linalg, special  # noqa: E402,F401
+from . import fft  # noqa: E402,F401  torch.fft (glasstorch/_ops/fft.py)
 from ._ops import elementwise as _e, linalg_decomp as _ld, products as _pr, scans as _sc, statistics as _st  # noqa: E402
 from ._ops.complex import (  # noqa: E402,F401
     angle, complex, conj, imag, is_complex, polar, real, view_as_complex, view_as_real,
@@ -206,3 +207,28 @@ det, logdet, slogdet, inverse, pinverse, matrix_power = (_ld.det, _ld.logdet, _l
 cholesky, svd = _ld.torch_cholesky, _ld.svd_legacy
 std_mean, var_mean, aminmax, nansum, nanmean = _st.std_mean, _st.var_mean, _st.aminmax, _st.nansum, _st.nanmean
 cov, corrcoef = _st.cov, _st.corrcoef
+
+# ---- out=: the everyday top-level functions also write into a given tensor (glasstorch/_ops/out.py) ---------
+from ._ops.out import with_out as _with_out  # noqa: E402
+
+for _name in ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "neg", "abs",
+              "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "clamp", "clip", "maximum", "minimum",
+              "floor", "ceil", "round", "remainder", "fmod", "matmul", "mm", "bmm", "mv", "dot", "addmm",
+              "cat", "concat", "concatenate", "stack", "sum", "mean", "prod", "cumsum"):
+    globals()[_name] = _with_out(globals()[_name], exported_as=_name)
+for _name in ("zeros", "ones", "full", "arange", "linspace", "eye"):  # these take out's dtype
+    globals()[_name] = _with_out(globals()[_name], dtype_from_out=True, exported_as=_name)
+del _name
+
+# ---- process-wide settings: threads, deterministic algorithms, float32 matmul precision (glasstorch/_settings.py)
+from ._settings import *  # noqa: E402,F401,F403
+from ._memory_format import *  # noqa: E402,F401,F403  (torch.channels_last & co.: accepted, no layout change)
+from . import func  # noqa: E402,F401  (torch.func.functional_call)
+
+# ---- more top-level functions: functional forms of Tensor methods, activation/dropout aliases, constants and
+# the in-place functions (torch.relu_(x), ...) (glasstorch/_torch_functions.py) -------------------------------
+from ._torch_functions import *  # noqa: E402,F401,F403
+
+# ---- the smaller namespaces: torch.testing, jit, random, version, profiler, multiprocessing, hub ---------------
+from . import hub, jit, multiprocessing, profiler, random, testing, version  # noqa: E402,F401
+from .autograd import profiler as _autograd_profiler  # noqa: E402,F401  (torch.autograd.profiler, the older API)

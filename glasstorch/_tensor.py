@@ -856,6 +856,183 @@ class Tensor:
     def addbmm_(self, batch1, batch2, *, beta=1, alpha=1):
         return _ops.inplace.apply(self, _ops.products.addbmm, batch1, batch2, beta=beta, alpha=alpha)
 
+    # ---- more methods everyday programs call: one-sided clamps, the remaining in-place twins (all through
+    # _ops/inplace.apply), predicates, flips, conjugate transposes, region scatters, strided views ----------
+    def addcmul(self, tensor1, tensor2, *, value=1): return _ops.pointwise.addcmul(self, tensor1, tensor2, value=value)
+    def addcdiv(self, tensor1, tensor2, *, value=1): return _ops.pointwise.addcdiv(self, tensor1, tensor2, value=value)
+    def clamp_min(self, min): return _ops.pointwise.clamp_min(self, min)
+    def clamp_max(self, max): return _ops.pointwise.clamp_max(self, max)
+    def clamp_min_(self, min): return _ops.inplace.apply(self, _ops.pointwise.clamp_min, min)
+    def clamp_max_(self, max): return _ops.inplace.apply(self, _ops.pointwise.clamp_max, max)
+    def sin_(self): return _ops.inplace.apply(self, _ops.pointwise.sin)
+    def cos_(self): return _ops.inplace.apply(self, _ops.pointwise.cos)
+    def tan_(self): return _ops.inplace.apply(self, _ops.pointwise.tan)
+    def log_(self): return _ops.inplace.apply(self, _ops.pointwise.log)
+    def log2_(self): return _ops.inplace.apply(self, _ops.pointwise.log2)
+    def log10_(self): return _ops.inplace.apply(self, _ops.pointwise.log10)
+    def log1p_(self): return _ops.inplace.apply(self, _ops.pointwise.log1p)
+    def expm1_(self): return _ops.inplace.apply(self, _ops.pointwise.expm1)
+    def exp2_(self): return _ops.inplace.apply(self, _ops.elementwise.exp2)
+    def ceil_(self): return _ops.inplace.apply(self, _ops.pointwise.ceil)
+    def sign_(self): return _ops.inplace.apply(self, _ops.pointwise.sign)
+    def sgn_(self): return _ops.inplace.apply(self, _ops.elementwise.sgn)
+    def rsqrt_(self): return _ops.inplace.apply(self, _ops.pointwise.rsqrt)
+    def reciprocal_(self): return _ops.inplace.apply(self, _ops.pointwise.reciprocal)
+    def square_(self): return _ops.inplace.apply(self, _ops.pointwise.square)
+    def erf_(self): return _ops.inplace.apply(self, _ops.pointwise.erf)
+    def lgamma_(self): return _ops.inplace.apply(self, _ops.pointwise.lgamma)
+    def digamma_(self): return _ops.inplace.apply(self, _ops.pointwise.digamma)
+    def polygamma_(self, n): return _ops.inplace.apply(self, _polygamma_of, n)
+    def igamma_(self, other): return _ops.inplace.apply(self, _ops.pointwise.igamma, other)
+    def igammac_(self, other): return _ops.inplace.apply(self, _ops.pointwise.igammac, other)
+    def mvlgamma(self, p): return _ops.elementwise.mvlgamma(self, p)
+    def mvlgamma_(self, p): return _ops.inplace.apply(self, _ops.elementwise.mvlgamma, p)
+    def negative_(self): return self.neg_()
+    def absolute_(self): return self.abs_()
+    def subtract_(self, other, *, alpha=1): return self.sub_(other, alpha=alpha)
+    def multiply_(self, other): return self.mul_(other)
+    def divide_(self, other, *, rounding_mode=None): return self.div_(other, rounding_mode=rounding_mode)
+    def true_divide_(self, other): return self.div_(other)
+    def eq_(self, other): return _ops.inplace.apply(self, _ops.pointwise.compared_into, other, "eq")
+    def ne_(self, other): return _ops.inplace.apply(self, _ops.pointwise.compared_into, other, "ne")
+    def lt_(self, other): return _ops.inplace.apply(self, _ops.pointwise.compared_into, other, "lt")
+    def le_(self, other): return _ops.inplace.apply(self, _ops.pointwise.compared_into, other, "le")
+    def gt_(self, other): return _ops.inplace.apply(self, _ops.pointwise.compared_into, other, "gt")
+    def ge_(self, other): return _ops.inplace.apply(self, _ops.pointwise.compared_into, other, "ge")
+    greater_, greater_equal_, less_, less_equal_, not_equal_ = gt_, ge_, lt_, le_, ne_
+    def logical_and_(self, other): return _ops.inplace.apply(self, _ops.pointwise.logical_and, other)
+    def logical_or_(self, other): return _ops.inplace.apply(self, _ops.pointwise.logical_or, other)
+    def logical_xor_(self, other): return _ops.inplace.apply(self, _ops.pointwise.logical_xor, other)
+    def logical_not_(self): return _ops.inplace.apply(self, _ops.pointwise.logical_not)
+    def fmod_(self, other): return _ops.inplace.apply(self, _ops.pointwise.fmod, other)
+    def remainder_(self, other): return _ops.inplace.apply(self, _ops.pointwise.remainder, other)
+    def floor_divide_(self, other): return _ops.inplace.apply(self, _ops.pointwise.floor_divide, other)
+    def float_power_(self, exponent):
+        if self.dtype is not _dtype.float64 and self.dtype is not _dtype.complex128:
+            raise RuntimeError(f"the base given to float_power_ has dtype {_ops._util.type_word(self._data.dtype)} "
+                               "but the operation's result requires dtype Double")
+        return _ops.inplace.apply(self, _ops.elementwise.float_power, exponent)
+    def cumsum_(self, dim, *, dtype=None):  # (in self's dtype: an integer tensor is not widened to int64)
+        return _ops.inplace.apply(self, _ops.reduction.cumsum, dim, dtype=dtype or self.dtype)
+    def gcd_(self, other): return _ops.inplace.apply(self, _ops.elementwise.gcd, other)
+    def lcm_(self, other): return _ops.inplace.apply(self, _ops.elementwise.lcm, other)
+    def ldexp_(self, other): return _ops.inplace.apply(self, _ops.elementwise.ldexp, other)
+    def nextafter(self, other): return _ops.elementwise.nextafter(self, other)
+    def nextafter_(self, other): return _ops.inplace.apply(self, _ops.elementwise.nextafter, other)
+    def tril_(self, diagonal=0): return _ops.inplace.apply(self, _ops.shape.tril, diagonal)
+    def triu_(self, diagonal=0): return _ops.inplace.apply(self, _ops.shape.triu, diagonal)
+    def conj_physical_(self): return _ops.inplace.apply(self, _ops.complex.conj)
+    def frexp(self): return _ops.elementwise.frexp(self)
+    def isneginf(self): return _ops.elementwise.isneginf(self)
+    def isposinf(self): return _ops.elementwise.isposinf(self)
+    def isreal(self): return _ops.elementwise.isreal(self)
+    def hardshrink(self, lambd=0.5):
+        from .nn import _activations_extra
+        return _activations_extra.hardshrink(self, lambd)
+    def prelu(self, weight):
+        from .nn import functional
+        return functional.prelu(self, weight)
+    def renorm(self, p, dim, maxnorm): return _ops.reduction.renorm(self, p, dim, maxnorm)
+    def renorm_(self, p, dim, maxnorm): return _ops.inplace.apply(self, _ops.reduction.renorm, p, dim, maxnorm)
+    def addr(self, vec1, vec2, *, beta=1, alpha=1): return _ops.products.addr(self, vec1, vec2, beta=beta, alpha=alpha)
+    def addr_(self, vec1, vec2, *, beta=1, alpha=1):
+        return _ops.inplace.apply(self, _ops.products.addr, vec1, vec2, beta=beta, alpha=alpha)
+    def ger(self, vec2): return _ops.linalg.outer(self, vec2)
+    def adjoint(self): return _ops.shape.adjoint(self)
+    @property
+    def mH(self) -> "Tensor": return _ops.shape.adjoint(self, "tensor.mH")
+    @property
+    def H(self) -> "Tensor": return _ops.shape.conj_transpose(self)
+    def ravel(self): return _ops.shape.ravel(self)
+    def fliplr(self): return _ops.shape.fliplr(self)
+    def flipud(self): return _ops.shape.flipud(self)
+    def sum_to_size(self, *size):
+        size = tuple(size[0]) if len(size) == 1 and not isinstance(size[0], builtins.int) else size
+        if not _ops.shape.expandable(size, self._data.shape):
+            raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(self._data.shape)}}}.")
+        return _ops._util.sum_to(self, size)
+    def split_with_sizes(self, split_sizes, dim=0): return _ops.shape.split(self, list(split_sizes), dim)
+    unsafe_chunk, unsafe_split, unsafe_split_with_sizes = chunk, split, split_with_sizes
+    def bernoulli(self, p=None, *, generator=None):
+        if p is None:
+            return _ops.creation.bernoulli(self, generator=generator)
+        if not 0 <= p <= 1:
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
+        return _ops.creation.bernoulli_(_ops.creation.empty_like(self), p, generator)
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return _ops.creation.multinomial(self, num_samples, replacement, generator=generator)
+    def diagonal_scatter(self, src, offset=0, dim1=0, dim2=1): return _ops.shape.diagonal_scatter(self, src, offset, dim1, dim2)
+    def select_scatter(self, src, dim, index): return _ops.shape.select_scatter(self, src, dim, index)
+    def slice_scatter(self, src, dim=0, start=None, end=None, step=1):
+        return _ops.shape.slice_scatter(self, src, dim, start, end, step)
+    def narrow_copy(self, dim, start, length): return _ops.shape.narrow_copy(self, dim, start, length)
+    def as_strided(self, size, stride, storage_offset=None): return _ops.shape.as_strided(self, size, stride, storage_offset)
+    def storage_offset(self) -> builtins.int: return _ops.shape.storage_offset(self)
+    def as_strided_(self, size, stride, storage_offset=None):
+        return _ops.inplace.restride_(self, _ops.shape.as_strided, size, stride, storage_offset)
+    def as_strided_scatter(self, src, size, stride, storage_offset=None):
+        return _ops.shape.as_strided_scatter(self, src, size, stride, storage_offset)
+    def new(self, *args, **kwargs):
+        """The legacy constructor, in this tensor's dtype and device: x.new(2, 3), x.new([1, 2]), x.new()."""
+        from ._legacy import legacy_new
+        return legacy_new(self.dtype, args, kwargs.get("device", self.device))
+    def new_empty_strided(self, size, stride, *, dtype=None, device=None, requires_grad=False):
+        return _ops.creation.empty_strided(size, stride, dtype=dtype or self.dtype, device=device or self.device,
+                                           requires_grad=requires_grad)
+    def fill_diagonal_(self, fill_value, wrap=False): return _ops.inplace.fill_diagonal_(self, fill_value, wrap)
+    def resize_(self, *sizes, memory_format=None): return _ops.inplace.resize_(self, *sizes)
+    def resize_as_(self, the_template, *, memory_format=None): return _ops.inplace.resize_(self, the_template.shape)
+    def apply_(self, callable): return _ops.inplace.apply_(self, callable)
+    def map_(self, tensor, callable): return _ops.inplace.map_(self, tensor, callable)
+    def share_memory_(self) -> "Tensor":
+        """Mark the tensor shared between processes (NumPy memory is pickled by worker processes anyway)."""
+        self.__dict__["_shared"] = True
+        return self
+    def is_shared(self) -> builtins.bool: return self.__dict__.get("_shared", False)
+    @property
+    def is_cpu(self) -> builtins.bool: return self.device.type == "cpu"
+    @property
+    def layout(self):
+        from ._torch_functions import strided
+        return strided
+    @property
+    def nbytes(self) -> builtins.int: return self._data.nbytes
+    @property
+    def output_nr(self) -> builtins.int: return self._output_nr
+    def is_signed(self) -> builtins.bool: return self.dtype.is_signed
+    def is_neg(self) -> builtins.bool: return False  # negation is never lazy here
+    def is_same_size(self, other) -> builtins.bool: return self._data.shape == other._data.shape
+    def qr(self, some=True): return _ops.linalg_decomp.qr_legacy(self, some)
+    def triangular_solve(self, A, upper=True, transpose=False, unitriangular=False):
+        return _ops.triangular.triangular_solve(self, A, upper, transpose, unitriangular)
+    def cholesky_solve(self, input2, upper=False): return _ops.triangular.cholesky_solve(self, input2, upper)
+    def cholesky_inverse(self, upper=False): return _ops.triangular.cholesky_inverse_of(self, upper)
+    def unfold(self, dimension, size, step): return _ops.shape.unfold(self, dimension, size, step)
+    def squeeze_(self, dim=None): return _ops.inplace.restride_(self, _ops.shape.squeeze, dim)
+    def unsqueeze_(self, dim): return _ops.inplace.restride_(self, _ops.shape.unsqueeze, dim)
+    def t_(self): return _ops.inplace.restride_(self, _ops.shape.t)
+    def transpose_(self, dim0, dim1): return _ops.inplace.restride_(self, _ops.shape.transpose, dim0, dim1)
+    swapaxes_ = swapdims_ = transpose_
+    def resolve_neg(self) -> "Tensor": return self  # negation is never lazy here
+    def const_data_ptr(self) -> builtins.int: return self.data_ptr()
+    def dim_order(self) -> tuple:
+        """The dims from outermost to innermost in memory (largest stride first; ties keep their order)."""
+        st = self.stride()
+        return tuple(sorted(range(self._data.ndim), key=lambda d: -st[d]))
+    def is_distributed(self) -> builtins.bool: return False
+    def to_dense(self, dtype=None, *, masked_grad=None): return self if dtype is None else self.to(dtype)
+    def nonzero_static(self, *, size, fill_value=-1): return _ops.indexing.nonzero_static(self, size, fill_value)
+    def map2_(self, x, y, callable): return _ops.inplace.map2_(self, x, y, callable)
+    # layouts and backends glasstorch does not have: every tensor is dense and strided, on the CPU or CUDA
+    is_sparse = is_sparse_csr = is_quantized = is_meta = is_mkldnn = is_nested = property(lambda self: False)
+    is_mps = is_xpu = is_xla = is_ipu = is_mtia = is_maia = is_vulkan = property(lambda self: False)
+    def is_nonzero(self) -> builtins.bool:
+        if self._data.size == 0:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+        if self._data.size > 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return builtins.bool(self.item())
+
     # ---- dtype / device ------------------------------------------------------------------------
     def to(self, *args, **kwargs): return _ops.creation.to(self, *args, **kwargs)
     def float(self): return _ops.creation.to(self, _dtype.float32)
@@ -969,6 +1146,11 @@ _NON_LEAF_GRAD = (
     "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor "
     "by mistake, make sure you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 "
     "for more informations.")
+
+
+def _polygamma_of(x, n):
+    """polygamma with the tensor first, as _ops.inplace.apply calls ops (x.polygamma_(n))."""
+    return _ops.pointwise.polygamma(n, x)
 
 
 def _cuda_name(device) -> str:

@@ -64,6 +64,7 @@ class Op:
     tol32: dict = field(default_factory=dict)  # looser float32 tolerance where summation order shows
     gradgrad: bool = True             # also gradgradcheck (False where torch has no double backward either)
     other_dtypes: bool = True         # also run on integer, bool and half inputs
+    special_values: bool = True       # also run on NaN/inf/signed-zero inputs (test_special_values)
 
     def __repr__(self) -> str:
         return self.name

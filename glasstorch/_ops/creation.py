@@ -58,6 +58,26 @@ def _to_nested_numpy(data):
     return data
 
 
+def _typed_leaves_dtype(data):
+    """PyTorch's dtype for a nested list holding NumPy arrays or scalars or tensors: every element's dtype
+    promoted together (a Python float counts as the default dtype, an int as int64); None when the list
+    holds Python numbers only (NumPy's inference is then enough)."""
+    found, result, stack = False, None, [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+            continue
+        if isinstance(item, Tensor):
+            d, found = item.dtype, True
+        elif isinstance(item, (np.ndarray, np.generic)):
+            d, found = _dtype.from_numpy_dtype(item.dtype), True
+        else:
+            d = _dtype.scalar_dtype(item)
+        result = d if result is None else _dtype.promote_types(result, d)
+    return result if found else None
+
+
 def _infer_array(data, dtype=None) -> np.ndarray:
     """An array for `data` with PyTorch's dtype inference (Python floats -> default dtype).
 
@@ -71,6 +91,9 @@ def _infer_array(data, dtype=None) -> np.ndarray:
             raise ValueError(f"expected sequence of equal lengths at every dimension, got {data!r:.80}") from None
         if dtype is not None and arr.dtype.kind in "fiubc":
             return arr
+        typed = _typed_leaves_dtype(data)
+        if typed is not None:  # arrays or tensors inside the list: their dtypes count, as in PyTorch
+            return arr.astype(typed.np)
         if arr.dtype == np.float64:
             arr = arr.astype(_dtype.get_default_dtype().np)
         elif arr.dtype == np.complex128:  # Python complex numbers: the default complex dtype
@@ -422,4 +445,114 @@ def to(x: Tensor, *args, **kwargs) -> Tensor:
     out = _make(data, x.device if same_device else device)
     if _GradMode.enabled and x._requires_grad and (dtype is None or dtype.is_floating_point):
         record(out, ToCopyBackward0(x))
+    return out
+
+
+# ---- more creation: logspace, vander, asarray, frombuffer, empty_strided ----------------------------------
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """base ** linspace(start, end, steps), in the default float dtype (or dtype)."""
+    d = _float_dtype(dtype)
+    exponents = linspace(start, end, steps, dtype=d if d.is_floating_point else _dtype.float64)._data
+    data = np.power(exponents.dtype.type(base), exponents)
+    return _finish(data.astype(d.np), device, requires_grad)
+
+
+def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
+    """The Vandermonde matrix of a 1-D x: columns x**(N-1), ..., x, 1 (or the reverse when increasing)."""
+    from .shape import cat, flip
+    from .scans import cumprod
+
+    if x._data.ndim != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    n = x._data.shape[0] if N is None else N
+    if n < 0:
+        raise RuntimeError("N must be non-negative.")
+    if x._data.dtype.kind in "biu":
+        x = x.to(_dtype.int64)  # integer and bool inputs give int64 powers, as in PyTorch
+    columns = [ones(x._data.shape[0], 1, dtype=x.dtype, device=x.device)]
+    if n > 1:
+        columns.append(x.unsqueeze(1).expand(x._data.shape[0], n - 1))
+    out = cumprod(cat(columns, 1), 1)[:, :n]
+    return out if increasing else flip(out, (1,))
+
+
+def asarray(obj, *, dtype=None, device=None, copy: bool | None = None, requires_grad: bool = False) -> Tensor:
+    """A tensor from a tensor, NumPy array, buffer or (nested) sequence, sharing memory when it can.
+
+    copy=None shares when no conversion is needed; copy=False insists on sharing (ValueError if it
+    cannot); copy=True always copies."""
+    dtype = _dtype_arg(dtype)
+    if isinstance(obj, Tensor):
+        same = (dtype is None or dtype is obj.dtype) and (device is None or tensor_device(device) == obj.device)
+        if same and not copy:
+            return obj
+        if copy is False:
+            raise ValueError(f"can't alias tensor with dtype '{_type_word(obj.dtype)}' into dtype "
+                             f"'{_type_word(dtype or obj.dtype)}'.")
+        out = obj.detach().to(device=device, dtype=dtype, copy=True)
+    elif isinstance(obj, np.ndarray) or hasattr(obj, "__array_interface__"):
+        arr = np.asarray(obj)
+        shares = (dtype is None or dtype.np == arr.dtype) and _dev(device) is CPU
+        if copy is False and not shares:
+            raise ValueError(f"can't alias tensor with dtype '{_type_word(_dtype.from_numpy_dtype(arr.dtype))}' "
+                             f"into dtype '{_type_word(dtype)}'.")
+        if shares and not copy:
+            out = from_numpy(arr)
+        else:
+            out = _finish(arr.astype(dtype.np if dtype is not None else arr.dtype, copy=True), device, False)
+    else:
+        if copy is False:
+            raise ValueError("can't alias a Python sequence or number: a new tensor has to be made (use copy=None)")
+        out = tensor(obj, dtype=dtype, device=device)
+    if requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def _type_word(d) -> str:
+    from ._util import type_word
+
+    return type_word(d.np)
+
+
+def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0, requires_grad: bool = False) -> Tensor:
+    """A 1-D tensor over the bytes of a Python buffer (bytes, bytearray, memoryview, array.array), sharing them."""
+    d = _dtype_arg(dtype)
+    total = memoryview(buffer).nbytes
+    item = d.np.itemsize
+    if count < 0:
+        if (total - offset) % item:
+            raise ValueError(f"buffer length ({total - offset} bytes) after offset ({offset} bytes) must be a multiple "
+                             f"of element size ({item})")
+        count = (total - offset) // item
+    elif offset + count * item > total:
+        raise ValueError(f"requested buffer length ({count} * {item} bytes) after offset ({offset} bytes) must not be "
+                         f"greater than actual buffer length ({total} bytes)")
+    data = np.frombuffer(buffer, dtype=d.np, count=count, offset=offset)
+    if not data.flags.writeable:  # bytes are read-only; PyTorch warns and shares them anyway
+        import warnings
+
+        warnings.warn("The given buffer is not writable, and PyTorch does not support non-writable tensors. This "
+                      "means you can write to the underlying (supposedly non-writable) buffer using the tensor. You "
+                      "may want to copy the buffer to protect its data or make it writable before converting it to "
+                      "a tensor. This type of warning will be suppressed for the rest of this program.",
+                      UserWarning, stacklevel=2)
+    return _finish(data, "cpu", requires_grad)  # always on the CPU, whatever the default device
+
+
+def empty_strided(size, stride, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor (zeros here) of the given size whose strides are `stride`."""
+    from .shape import as_strided
+
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    reach = sum((n - 1) * s for n, s in zip(size, stride)) + 1 if all(size) else 0
+    storage = zeros(reach, dtype=dtype, device=device)
+    out = as_strided(storage, size, stride, 0)
+    out._base = None  # a tensor of its own, not a view of a temporary
+    out._vc = [0]
+    if requires_grad:
+        out.requires_grad_(True)
     return out

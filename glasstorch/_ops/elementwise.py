@@ -681,3 +681,143 @@ def gcd(a: Tensor, b: Tensor) -> Tensor:
 def lcm(a: Tensor, b: Tensor) -> Tensor:
     """The least common multiple of integers (non-negative; 0 where either is 0)."""
     return _int_only("lcm", a, b, _lcm)
+
+
+# ---- infinities, realness, mantissa/exponent, next float, multivariate log-gamma --------------------------
+def _infinite(x: Tensor, sign: int) -> Tensor:
+    xp = x.device.xp
+    d = x._data
+    if d.dtype.kind == "c":
+        raise RuntimeError(f"{'isposinf' if sign > 0 else 'isneginf'} does not support complex inputs.")
+    if d.dtype.kind not in "fV":  # integers and bools are never infinite
+        return _make(xp.zeros(d.shape, dtype=bool), x.device)
+    return _make(d == (xp.inf if sign > 0 else -xp.inf), x.device)
+
+
+def isposinf(x: Tensor) -> Tensor:
+    """x == +inf, elementwise (False for integer tensors)."""
+    return _infinite(x, 1)
+
+
+def isneginf(x: Tensor) -> Tensor:
+    """x == -inf, elementwise (False for integer tensors)."""
+    return _infinite(x, -1)
+
+
+def isreal(x: Tensor) -> Tensor:
+    """Whether each element has a zero imaginary part (True throughout for real dtypes)."""
+    xp = x.device.xp
+    d = x._data
+    return _make(d.imag == 0 if d.dtype.kind == "c" else xp.ones(d.shape, dtype=bool), x.device)
+
+
+class frexp_rt(tuple):
+    """torch.return_types.frexp: (mantissa, exponent)."""
+
+    __slots__ = ()
+
+    def __new__(cls, mantissa, exponent):
+        return tuple.__new__(cls, (mantissa, exponent))
+
+    @property
+    def mantissa(self):
+        return self[0]
+
+    @property
+    def exponent(self):
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"torch.return_types.frexp(\nmantissa={self[0]!r},\nexponent={self[1]!r})"
+
+
+frexp_rt.__name__ = frexp_rt.__qualname__ = "frexp"
+
+
+class FrexpBackward0(Node):
+    """x = mantissa * 2 ** exponent with the exponent piecewise constant: d mantissa = g / 2 ** exponent."""
+
+    def __init__(self, x, exponent):
+        super().__init__((x,), ())
+        self.exponent = exponent
+
+    def backward(self, g):
+        return (g / exp2(self.exponent.to(g.dtype)),)
+
+    def _release_extra(self) -> None:
+        self.exponent = None
+
+
+def frexp(x: Tensor) -> frexp_rt:
+    """(mantissa, exponent) with x = mantissa * 2 ** exponent, |mantissa| in [0.5, 1), exponent int32."""
+    d = x._data
+    if d.dtype.kind != "f":
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    mantissa, exponent = x.device.xp.frexp(d)
+    e = _make(exponent.astype("int32"), x.device)
+    m = _make(mantissa.astype(d.dtype, copy=False), x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(m, FrexpBackward0(x, e))
+    return frexp_rt(m, e)
+
+
+class NextafterBackward0(_BinaryBackward):
+    # PyTorch's formula: the step to the next float is treated as a constant, so self's gradient is
+    # g and other's is zero (torch gives zeros, not None, to `other`)
+    def formula(self, g, a, b, need_a, need_b):
+        return (g if need_a else None), (g * 0 if need_b else None)
+
+
+def nextafter(a: Tensor, b: Tensor) -> Tensor:
+    """The next floating-point value after a in the direction of b."""
+    from .pointwise import _tensor_other
+
+    _tensor_other("nextafter", b)
+    ad, bd, _ = prepare(a, b)
+    if ad.dtype.kind != "f":
+        raise not_implemented("nextafter_cpu", ad.dtype)
+    try:
+        data = a.device.xp.nextafter(ad, bd)
+    except ValueError:
+        raise broadcast_error(a._data.shape, b._data.shape) from None
+    out = _make(data, a.device)
+    if _GradMode.enabled and (a._requires_grad or b._requires_grad):
+        record(out, NextafterBackward0(a, b))
+    return out
+
+
+class MvlgammaBackward0(Node):
+    """d/dx sum_i lgamma(x - i/2) = sum_i digamma(x - i/2)."""
+
+    def __init__(self, x, p):
+        super().__init__((x,), (x,))
+        self.p = p
+
+    def backward(self, g):
+        (x,) = self.saved_tensors
+        return (g * P.digamma(_mvlgamma_args(x, self.p)).sum(-1),)
+
+
+def _mvlgamma_args(x: Tensor, p: int) -> Tensor:
+    """x[..., None] - [0, 1/2, ..., (p-1)/2]: the p arguments of the log-gamma terms."""
+    from .creation import arange
+
+    return x.unsqueeze(-1) - arange(p, dtype=x.dtype, device=x.device) / 2
+
+
+def mvlgamma(x: Tensor, p: int) -> Tensor:
+    """The multivariate log-gamma function of dimension p: sum_i lgamma(x - i/2) + p(p-1)/4 log(pi)."""
+    if x._data.dtype.kind == "b":
+        raise RuntimeError("The input tensor may not be a boolean tensor.")
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    if not x.dtype.is_floating_point:
+        x = x.to(_dtype.get_default_dtype())
+    from .pointwise import _no_grad
+
+    with _no_grad():
+        out = P.lgamma(_mvlgamma_args(x, p)).sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
+    out = _make(out._data, x.device)
+    if _GradMode.enabled and x._requires_grad:
+        record(out, MvlgammaBackward0(x, p))
+    return out

@@ -95,9 +95,10 @@ def to_array_index(index, x: Tensor):
                 continue
             out.append(d)
             advanced = True
-        elif isinstance(i, list) or (hasattr(i, "dtype") and hasattr(i, "shape")):
-            arr = xp.asarray(i)
-            if arr.size == 0 and isinstance(i, list):  # x[[]]: an empty integer index, not a float one
+        elif isinstance(i, (list, tuple, range)) or (hasattr(i, "dtype") and hasattr(i, "shape")):
+            # a range is a sequence of ints to PyTorch: x[range(n), target] picks one element per row
+            arr = xp.asarray(list(i) if isinstance(i, range) else i)
+            if arr.size == 0 and isinstance(i, (list, tuple, range)):  # x[[]]: an empty integer index
                 arr = arr.astype(xp.int64)
             if arr.dtype.kind == "f":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
@@ -1336,3 +1337,13 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     if _GradMode.enabled and (input._requires_grad or source._requires_grad):
         record(out, MaskedScatterBackward0(input, m, source))
     return out
+
+
+def nonzero_static(x: Tensor, size: int, fill_value: int = -1) -> Tensor:
+    """nonzero(x) cut or padded (with rows of fill_value) to exactly `size` rows: (size, x.dim()) int64."""
+    idx = nonzero(x)._data
+    xp = x.device.xp
+    if idx.shape[0] >= size:
+        return _make(xp.ascontiguousarray(idx[:size]), x.device)
+    pad = xp.full((size - idx.shape[0], idx.shape[1]), fill_value, dtype=idx.dtype)
+    return _make(xp.concatenate([idx, pad]), x.device)

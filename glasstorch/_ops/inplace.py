@@ -63,6 +63,11 @@ def _cast_error(result_dtype, out_dtype, c_names: bool = False) -> RuntimeError:
     return RuntimeError(f"result type {type_word(result_dtype)} can't be cast to the desired output type {out}")
 
 
+def _scalar_clamp(op, args) -> bool:
+    """Whether op is a clamp with number bounds, whose kernel names dtypes as C does ("long int") in its errors."""
+    return op.__name__ in ("clamp", "clamp_min", "clamp_max") and not any(isinstance(a, Tensor) for a in args)
+
+
 def apply(self: Tensor, op, *args, **kwargs) -> Tensor:
     """Run `op(self, *args)` and make its result self's new value, in place."""
     check_inplace_allowed(self)
@@ -79,7 +84,7 @@ def apply(self: Tensor, op, *args, **kwargs) -> Tensor:
         if self.grad_fn is None and self._requires_grad:
             old._grad_acc = self._grad_acc
         res = op(old, *args, **kwargs)
-        _write(self, res._data, op.__name__ == "clamp")
+        _write(self, res._data, _scalar_clamp(op, args))
         self.grad_fn = res.grad_fn
         self._requires_grad = res._requires_grad
         if retains:  # the retained gradient is the new value's: re-attach to the new grad_fn
@@ -91,7 +96,7 @@ def apply(self: Tensor, op, *args, **kwargs) -> Tensor:
         if ufunc is not None and kwargs.get("alpha", 1) == 1 and not kwargs.get("rounding_mode") and args:
             _fast(self, op, ufunc, args[0])
         else:
-            _write(self, op(self, *args, **kwargs)._data, op.__name__ == "clamp")
+            _write(self, op(self, *args, **kwargs)._data, _scalar_clamp(op, args))
     self._vc[0] += 1
     return self
 
@@ -167,7 +172,7 @@ def _apply_to_view(self: Tensor, base: Tensor, op, args, kwargs) -> Tensor:
     old.grad_fn = self.grad_fn
     old._requires_grad = self._requires_grad
     res = op(old, *args, **kwargs)
-    _write(self, res._data, op.__name__ == "clamp")  # writes through to the base's memory
+    _write(self, res._data, _scalar_clamp(op, args))  # writes through to the base's memory
     old_base = _make(base._data, base.device)
     old_base.grad_fn = base.grad_fn
     old_base._requires_grad = base._requires_grad
@@ -310,4 +315,144 @@ def copy_(self: Tensor, src) -> Tensor:
                            f"size of tensor b ({src._data.shape[-1] if src._data.ndim else 1}) at non-singleton "
                            f"dimension {max(self._data.ndim - 1, 0)}") from None
     self._vc[0] += 1
+    return self
+
+
+# ---- fill_diagonal_, resize_, apply_/map_ -----------------------------------------------------------------
+def _diagonal_mask(x: Tensor, wrap: bool):
+    """A boolean array marking x's main diagonal (all dims equal; a tall matrix repeats it every
+    cols + 1 rows when wrap)."""
+    shape = x._data.shape
+    if len(shape) < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if len(shape) > 2 and any(s != shape[0] for s in shape):
+        raise RuntimeError("all dimensions of input must be of equal length")
+    import math
+
+    xp = x.device.xp
+    size = x._data.size
+    step = sum(math.prod(shape[k + 1:]) for k in range(len(shape)))  # one step along every dim at once
+    n = min(shape)
+    end = size if (wrap and len(shape) == 2) else min(size, n * step - step + 1)
+    mask = xp.zeros(size, dtype=bool)
+    mask[xp.arange(0, end, step)] = True
+    return mask.reshape(shape)
+
+
+def diagonal_filled(x: Tensor, value, wrap: bool = False) -> Tensor:
+    """x with its main diagonal set to value (the out-of-place op behind fill_diagonal_)."""
+    from .indexing import masked_fill
+
+    return masked_fill(x, _make(_diagonal_mask(x, wrap), x.device), value)
+
+
+def fill_diagonal_(self: Tensor, value, wrap: bool = False) -> Tensor:
+    if self.grad_fn is None and self._requires_grad and _GradMode.enabled:  # (PyTorch writes through a diagonal view)
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    return apply(self, diagonal_filled, value, wrap)
+
+
+def resize_(self: Tensor, *sizes) -> Tensor:
+    """Give self a new shape, keeping its elements in order (truncated, or extended with zeros)."""
+    if self._requires_grad:  # (under no_grad too, as in PyTorch)
+        raise RuntimeError("cannot resize variables that require grad")
+    check_inplace_allowed(self)
+    if len(sizes) == 1 and not isinstance(sizes[0], int):
+        sizes = tuple(sizes[0])
+    shape = tuple(int(s) for s in sizes)
+    if any(s < 0 for s in shape):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
+    n = 1
+    for s in shape:
+        n *= s
+    d = self._data
+    if shape == d.shape:
+        return self
+    flat = d.reshape(-1)
+    if n <= flat.size:
+        self._data = flat[:n].reshape(shape)
+    else:  # more elements than the storage holds: a larger one, the old elements first
+        grown = self.device.xp.zeros(n, dtype=d.dtype)
+        grown[:flat.size] = flat
+        self._data = grown.reshape(shape)
+    return self
+
+
+def apply_(self: Tensor, fn) -> Tensor:
+    """Replace every element v by fn(v) (a Python callable; CPU tensors only)."""
+    _check_python_map(self, "apply_")
+    values = [fn(v) for v in self._data.reshape(-1).tolist()]
+    _store_python_values(self, values)
+    return self
+
+
+def map_(self: Tensor, other: Tensor, fn) -> Tensor:
+    """Replace every element a by fn(a, b), b the matching element of other (broadcast to self's shape)."""
+    _check_python_map(self, "map_")
+    if other._requires_grad:
+        raise RuntimeError("Can't call map_() on Variable that requires grad. Use var.detach().map_() instead.")
+    if other._data.dtype != self._data.dtype:
+        raise TypeError(f"map_: expected {self._type_name()} for 'other' (got {other._type_name()})")
+    try:
+        b = self.device.xp.broadcast_to(other._data, self._data.shape)
+    except ValueError:
+        from .products import _check_expandable
+
+        _check_expandable(other._data.shape, self._data.shape, other._data.dtype)
+        raise
+    values = [fn(x, y) for x, y in zip(self._data.reshape(-1).tolist(), b.reshape(-1).tolist())]
+    _store_python_values(self, values)
+    return self
+
+
+def _check_python_map(self: Tensor, name: str) -> None:
+    if self._requires_grad:  # (under no_grad too, as in PyTorch)
+        raise RuntimeError(f"Can't call {name}() on Variable that requires grad. Use var.detach().{name}() instead.")
+    if self.device.type != "cpu":
+        raise TypeError(f"{name} is only implemented on CPU tensors")
+    check_inplace_allowed(self)
+
+
+def _store_python_values(self: Tensor, values) -> None:
+    """Write Python numbers (as fn returned them) into self, converted as PyTorch converts them to its dtype."""
+    import numpy as np
+
+    kind = self._data.dtype.kind
+    for v in values[:1] if kind in "fc" else ():
+        if not isinstance(v, (int, float, bool, complex, np.generic)):
+            raise TypeError(f"must be real number, not {type(v).__name__}")
+    if kind in "iu":  # float results are truncated toward zero into an integer tensor
+        values = [int(v) for v in values]
+    self._data[...] = np.asarray(values, dtype=self._data.dtype).reshape(self._data.shape)
+    self._vc[0] += 1
+
+
+def restride_(self: Tensor, view_op, *args) -> Tensor:
+    """self takes the shape and strides of view_op(self) (unsqueeze_, t_, transpose_, ...): same memory, and
+    with autograd the view's node, as PyTorch records it."""
+    check_inplace_allowed(self)
+    alias = _make(self._data, self.device)
+    if _track(self, ()):
+        self._check_inplace()
+        alias.grad_fn, alias._requires_grad = self.grad_fn, True
+    out = view_op(alias, *args)
+    self._data = out._data
+    if out.grad_fn is not None:
+        from .shape import INPLACE_VIEW_NODES
+
+        node = out.grad_fn
+        # the same formula under the in-place op's name (the subclasses add no state, so the switch is safe)
+        node.__class__ = INPLACE_VIEW_NODES.get(type(node), type(node))
+        self.grad_fn = node
+    self._vc[0] += 1
+    return self
+
+
+def map2_(self: Tensor, x: Tensor, y: Tensor, fn) -> Tensor:
+    """Replace every element a by fn(a, b, c), b and c the matching elements of x and y (broadcast to self)."""
+    _check_python_map(self, "map2_")
+    shape = self._data.shape
+    xp = self.device.xp
+    b, c = (xp.broadcast_to(t._data, shape).reshape(-1).tolist() for t in (x, y))
+    _store_python_values(self, [fn(v, p, q) for v, p, q in zip(self._data.reshape(-1).tolist(), b, c)])
     return self

@@ -165,16 +165,21 @@ def outer(a: Tensor, b: Tensor) -> Tensor:
 
 # ---- linear ------------------------------------------------------------------------------------
 class AddmmBackward0(Node):
-    """y = x @ W.T + bias, with x flattened to 2-D: one node instead of three."""
+    """y = x @ W.T + bias, with x flattened to 2-D: one node instead of three. Its inputs are in
+    PyTorch's order, addmm(bias, x, W.T): `next_functions[0]` is the bias's."""
 
     def __init__(self, x, weight, bias):
-        super().__init__((x, weight, bias), (x, weight))
+        super().__init__((bias, x, weight), (x, weight))
         self.x_shape = x._data.shape
 
     def backward(self, g):
+        (nb, _), (nx, _), (nw, _) = self.next_functions
+        gx, gw, gb = self._grads(g, nx is not None, nw is not None, nb is not None)
+        return gb, gx, gw
+
+    def _grads(self, g, need_x: bool, need_w: bool, need_b: bool):
+        """(grad x, grad weight, grad bias), None where not needed."""
         x, w = self.saved_tensors
-        n = self.next_functions
-        need_x, need_w, need_b = (n[i][0] is not None for i in range(3))
         if not _GradMode.enabled:  # no double backward needed: work on the arrays directly
             return self._backward_arrays(g, x._data, w._data, need_x, need_w, need_b)
         g2 = g.reshape(-1, g._data.shape[-1]) if g._data.ndim != 2 else g
@@ -248,7 +253,13 @@ class _LinearNoBias(AddmmBackward0):
     """linear without bias; PyTorch names this node MmBackward0."""
 
     def __init__(self, x, weight):
-        super().__init__(x, weight, None)
+        Node.__init__(self, (x, weight), (x, weight))  # PyTorch's mm(x, W.T): no bias edge
+        self.x_shape = x._data.shape
+
+    def backward(self, g):
+        (nx, _), (nw, _) = self.next_functions
+        gx, gw, _ = self._grads(g, nx is not None, nw is not None, False)
+        return gx, gw
 
     def name(self) -> str:
         return "MmBackward0"

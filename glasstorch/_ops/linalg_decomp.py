@@ -861,3 +861,11 @@ def linalg_norm(x: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=N
     if isinstance(dim, (tuple, list)):
         return matrix_norm(x, ord, dim, keepdim, dtype=dtype)
     return vector_norm(x, ord, dim, keepdim, dtype=dtype)
+
+
+legacy_qr_rt = _rt("qr", ("Q", "R"))
+
+
+def qr_legacy(a: Tensor, some: bool = True):
+    """torch.qr / Tensor.qr: linalg.qr with `some` choosing the reduced (True) or complete (False) factors."""
+    return legacy_qr_rt(*qr(a, "reduced" if some else "complete"))

@@ -129,6 +129,7 @@ class _BinaryBackward(Node):
     saves_inputs = True  # False: the formula reads neither input (add, sub)
     arithmetic = False
     a_const = b_const = None  # an operand tensor that records no graph (a constant), for torch.onnx.export
+    real_parts = None  # complex operands: (a is real, b is real), whose gradients are real parts
 
     def __init__(self, a: Tensor, b):
         b_is_tensor = isinstance(b, Tensor)
@@ -138,6 +139,8 @@ class _BinaryBackward(Node):
             saved = self.saved_operands(a, b if b_is_tensor else None, a._requires_grad, need_b)
         Node.__init__(self, (a, b), saved)
         self.a_shape = a._data.shape
+        if a._data.dtype.kind == "c" or (b._data.dtype.kind == "c" if b_is_tensor else type(b) is complex):
+            self.real_parts = (a._data.dtype.kind != "c", b_is_tensor and b._data.dtype.kind != "c")
         if not a._requires_grad:
             self.a_const = a
         if b_is_tensor:
@@ -180,7 +183,31 @@ class _BinaryBackward(Node):
             gb = None
         elif gb._data.shape != self.b_shape:
             gb = sum_to(gb, self.b_shape)
+        if self.real_parts is not None:
+            ga, gb = _real_part(ga, self.real_parts[0]), _real_part(gb, self.real_parts[1])
         return ga, gb
+
+
+def _real_part(g, operand_is_real: bool):
+    """The gradient reaching a real operand of a complex result: its real part (PyTorch's convention,
+    dL/d(re) + i dL/d(im), leaves a real tensor dL/dx)."""
+    if operand_is_real and g is not None and g.dtype.is_complex:
+        from .complex import real
+
+        return real(g)
+    return g
+
+
+def _conj(v):
+    """The complex conjugate of a formula's operand (a Tensor, backend array or number); real ones, the
+    common case, as they are. PyTorch's gradient of a holomorphic f is g * conj(f'(z))."""
+    if isinstance(v, Tensor):
+        return v.conj()  # (a real tensor's conj is itself)
+    if type(v) is complex:
+        return v.conjugate()
+    if getattr(v, "dtype", None) is not None and v.dtype.kind == "c":
+        return v.conj()
+    return v
 
 
 # ---- arithmetic -----------------------------------------------------------------------------------
@@ -298,7 +325,7 @@ class MulBackward0(_BinaryBackward):
         return (a if need_b else None, b if need_a else None)  # each gradient reads the other input
 
     def formula(self, g, a, b, need_a, need_b):
-        return (g * b if need_a else None, g * a if need_b else None)
+        return (g * _conj(b) if need_a else None, g * _conj(a) if need_b else None)
 
 
 def mul(a: Tensor, b) -> Tensor:
@@ -313,8 +340,8 @@ class DivBackward0(_BinaryBackward):
         return (a if need_b else None, b)
 
     def formula(self, g, a, b, need_a, need_b):
-        ga = g / b if need_a else None
-        gb = -g * a / (b * b) if need_b else None
+        ga = g / _conj(b) if need_a else None
+        gb = -g * _conj(a) / _conj(b * b) if need_b else None
         return ga, gb
 
 
@@ -623,6 +650,9 @@ def neg(x: Tensor) -> Tensor:
 
 class AbsBackward0(_UnaryBackward):
     def formula(self, g, x):
+        if x.dtype.is_complex:  # sgn(x) = x / |x| (0 at 0), written with ops so it has a derivative too
+            r = abs(x)
+            return g * (x / (r + (r == 0)))
         return g * sign(x)
 
 
@@ -1222,14 +1252,57 @@ def lerp(a: Tensor, end: Tensor, weight) -> Tensor:
     return out
 
 
+class AddcmulBackward0(Node):
+    """a + value * t1 * t2: a gets g, t1 gets g * value * t2, t2 gets g * value * t1 (each summed to its shape)."""
+
+    def __init__(self, a, t1, t2, value):
+        super().__init__((a, t1, t2), (t1, t2))
+        self.value, self.shapes = value, (_shape(a), _shape(t1), _shape(t2))
+
+    def backward(self, g):
+        t1, t2 = self.saved_tensors
+        n, v = self.next_functions, self.value
+        return (sum_to(g, self.shapes[0]) if n[0][0] is not None else None,
+                sum_to(self.partial(g * v, t1, t2, 1), self.shapes[1]) if n[1][0] is not None else None,
+                sum_to(self.partial(g * v, t1, t2, 2), self.shapes[2]) if n[2][0] is not None else None)
+
+    @staticmethod
+    def partial(gv, t1, t2, which):
+        return gv * (t2 if which == 1 else t1)
+
+
+class AddcdivBackward0(AddcmulBackward0):
+    @staticmethod
+    def partial(gv, t1, t2, which):
+        return gv / t2 if which == 1 else -gv * t1 / (t2 * t2)
+
+
+def _addc(a: Tensor, t1: Tensor, t2: Tensor, value, product, node_cls) -> Tensor:
+    """a + value * product(t1, t2), recorded as one node (PyTorch's AddcmulBackward0/AddcdivBackward0)."""
+    if all(not isinstance(t, Tensor) or t._data.dtype.kind == "b" for t in (a, t1, t2)):
+        raise not_implemented("addcmul_cpu_out" if node_cls is AddcmulBackward0 else "addcdiv_cpu_out", "bool")
+    with _no_grad():
+        out = a + value * product(t1, t2) if value != 1 else a + product(t1, t2)
+    out = _make(out._data, out.device)
+    if _GradMode.enabled and any(getattr(t, "_requires_grad", False) for t in (a, t1, t2)):
+        record(out, node_cls(a, t1, t2, value))
+    return out
+
+
 @autocast_op("addcmul")
 def addcmul(a: Tensor, t1: Tensor, t2: Tensor, *, value=1) -> Tensor:
-    return a + value * t1 * t2 if value != 1 else a + t1 * t2
+    """a + value * t1 * t2, elementwise with broadcasting."""
+    return _addc(a, t1, t2, value, operator.mul, AddcmulBackward0)
 
 
 @autocast_op("addcdiv")
 def addcdiv(a: Tensor, t1: Tensor, t2: Tensor, *, value=1) -> Tensor:
-    return a + value * t1 / t2 if value != 1 else a + t1 / t2
+    """a + value * t1 / t2, elementwise with broadcasting."""
+    if all(isinstance(t, Tensor) and t._data.dtype.kind in "biu" for t in (t1, t2)):
+        from ..optim.swa_utils import _ADDCDIV_INTEGER  # (the message lives with the optimizer helper that needs it too)
+
+        raise RuntimeError(_ADDCDIV_INTEGER)
+    return _addc(a, t1, t2, value, operator.truediv, AddcdivBackward0)
 
 
 # ---- where (here because the backward formulas above use it) --------------------------------------
@@ -1433,3 +1506,79 @@ def allclose(a: Tensor, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
 
 def equal(a: Tensor, b: Tensor) -> bool:
     return a._data.shape == b._data.shape and bool((a._data == b._data).all())
+
+
+# ---- one-sided clamps and in-place comparisons (Tensor.clamp_min, x.eq_(y), ...) ----------------------
+class ClampMinBackward0(ClampBackward1):
+    pass
+
+
+class ClampMaxBackward0(ClampBackward1):
+    pass
+
+
+class ClampMinBackward1(ClampBackward0):
+    pass
+
+
+class ClampMaxBackward1(ClampBackward0):
+    pass
+
+
+def _one_sided(x: Tensor, bound, is_min: bool) -> Tensor:
+    lo, hi = (bound, None) if is_min else (None, bound)
+    with _no_grad():
+        out = clamp(x, lo, hi)
+    out = _make(out._data, out.device)
+    if _GradMode.enabled and (x._requires_grad or getattr(bound, "_requires_grad", False)):
+        if isinstance(bound, Tensor):
+            node = (ClampMinBackward1 if is_min else ClampMaxBackward1)(x, lo, hi)
+        else:
+            node = (ClampMinBackward0 if is_min else ClampMaxBackward0)(x, lo, hi)
+        record(out, node)
+    return out
+
+
+def clamp_min(x: Tensor, min) -> Tensor:
+    """max(x, min) elementwise (NaN stays NaN)."""
+    if min is None:
+        raise TypeError("clamp_min() missing 1 required positional arguments: \"min\"")
+    return _one_sided(x, min, True)
+
+
+def clamp_max(x: Tensor, max) -> Tensor:
+    """min(x, max) elementwise (NaN stays NaN)."""
+    if max is None:
+        raise TypeError("clamp_max() missing 1 required positional arguments: \"max\"")
+    return _one_sided(x, max, False)
+
+
+class _ComparedInPlace(Node):
+    """x.eq_(y) & co.: the result is piecewise constant, so every input gets a zero gradient."""
+
+    def __init__(self, a, b):
+        super().__init__((a, b), ())
+        self.shapes = (_shape(a), _shape(b))
+
+    def backward(self, g):
+        zero = g * 0
+        return tuple(sum_to(zero, s) if n[0] is not None else None for n, s in zip(self.next_functions, self.shapes))
+
+
+def _compare_node(name: str, tensor_other: bool):
+    suffix = "Backward1" if tensor_other else "Backward0"
+    return type(name.capitalize() + suffix, (_ComparedInPlace,), {})
+
+
+_COMPARISONS = {"eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge}
+_COMPARE_NODES = {(n, t): _compare_node(n, t) for n in _COMPARISONS for t in (False, True)}
+
+
+def compared_into(a: Tensor, b, name: str) -> Tensor:
+    """The comparison `name` of a and b as 0/1 in a's dtype: the out-of-place op behind x.eq_(y) & co."""
+    with _no_grad():
+        out = _COMPARISONS[name](a, b)
+    out = _make(out._data.astype(a._data.dtype), a.device)
+    if _GradMode.enabled and (a._requires_grad or getattr(b, "_requires_grad", False)):
+        record(out, _COMPARE_NODES[name, isinstance(b, Tensor)](a, b))
+    return out

@@ -507,3 +507,59 @@ def dist(a: Tensor, b: Tensor, p: float = 2) -> Tensor:
     from .reduction import norm
 
     return norm(a - b, p)
+
+
+# ---- addr: a matrix plus a scaled outer product ------------------------------------------------------
+class AddrBackward0(Node):
+    def __init__(self, inp, vec1, vec2, beta, alpha):
+        super().__init__((inp, vec1, vec2), (vec1, vec2))
+        self.beta, self.alpha, self.inp_shape = beta, alpha, inp._data.shape
+
+    def backward(self, g):
+        v1, v2 = self.saved_tensors
+        n = self.next_functions
+        gi = sum_to(g * self.beta, self.inp_shape) if n[0][0] is not None else None
+        g1 = L.mv(g, v2) * self.alpha if n[1][0] is not None else None
+        g2 = L.mv(g.t(), v1) * self.alpha if n[2][0] is not None else None
+        return gi, g1, g2
+
+
+def _check_expandable(have: tuple, want: tuple, dtype) -> None:
+    """PyTorch's error when a tensor of shape `have` cannot be expanded to `want` (first clash from the right)."""
+    if len(have) > len(want):
+        raise RuntimeError(f"expand(torch.{type_word(dtype)}Tensor{{{list(have)}}}, size={list(want)}): the number of "
+                           f"sizes provided ({len(want)}) must be greater or equal to the number of dimensions in the "
+                           f"tensor ({len(have)})")
+    for i in range(1, len(have) + 1):
+        if have[-i] != 1 and have[-i] != want[-i]:
+            raise RuntimeError(f"The expanded size of the tensor ({want[-i]}) must match the existing size ({have[-i]}) "
+                               f"at non-singleton dimension {len(want) - i}.  Target sizes: {list(want)}.  Tensor "
+                               f"sizes: {list(have)}")
+
+
+def addr(inp: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """beta * inp + alpha * outer(vec1, vec2) for vectors vec1 (n,), vec2 (m,) and inp broadcastable to (n, m)."""
+    for name, v in (("vec1", vec1), ("vec2", vec2)):
+        if v._data.ndim != 1:
+            raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {v._data.ndim}-D")
+    shape = (vec1._data.shape[0], vec2._data.shape[0])
+    integral = all(t._data.dtype.kind in "biu" for t in (inp, vec1, vec2))
+    if integral and any(isinstance(s, float) for s in (beta, alpha)):
+        which = "alpha" if isinstance(alpha, float) else "beta"
+        raise RuntimeError(f"For integral input tensors, argument {which} must not be a floating point number.")
+    _check_expandable(inp._data.shape, shape, inp._data.dtype)
+    from .pointwise import _no_grad
+
+    with _no_grad():
+        if all(t._data.dtype.kind == "b" for t in (inp, vec1, vec2)):  # bools: or of ands, as in PyTorch
+            prod = vec1.unsqueeze(-1) & vec2 if alpha else L.outer(vec1, vec2) & False
+            out = (inp & bool(beta)) | prod if beta else prod
+        else:
+            prod = L.outer(vec1, vec2)
+            prod = prod * alpha if alpha != 1 else prod
+            out = prod if beta == 0 else (inp * beta if beta != 1 else inp) + prod  # beta == 0: inp's NaNs vanish
+    out = _make(out._data if out._data.shape == shape else
+                out.device.xp.broadcast_to(out._data, shape).copy(), out.device)
+    if _GradMode.enabled and any(t._requires_grad for t in (inp, vec1, vec2)):
+        record(out, AddrBackward0(inp, vec1, vec2, beta, alpha))
+    return out

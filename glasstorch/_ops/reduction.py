@@ -317,13 +317,32 @@ def _check_keepdim(name: str, dim, keepdim) -> bool:
 def max(x: Tensor, dim=None, keepdim: bool | None = None, *, out=None):
     if isinstance(dim, Tensor):
         return P.maximum(x, dim)
-    return _extreme(x, dim, _check_keepdim("max", dim, keepdim), True, max_rt)
+    return _extreme_out("max", x, dim, keepdim, out, True, max_rt)
 
 
 def min(x: Tensor, dim=None, keepdim: bool | None = None, *, out=None):
     if isinstance(dim, Tensor):
         return P.minimum(x, dim)
-    return _extreme(x, dim, _check_keepdim("min", dim, keepdim), False, min_rt)
+    return _extreme_out("min", x, dim, keepdim, out, False, min_rt)
+
+
+def _extreme_out(name: str, x: Tensor, dim, keepdim, out, largest: bool, rt):
+    """max/min, written into `out` when given (a tensor, or a (values, indices) pair with a dim)."""
+    if out is not None:
+        from .out import refuse_autograd
+
+        refuse_autograd(name, out if isinstance(out, Tensor) else out[0], (x,), {})
+    result = _extreme(x, dim, _check_keepdim(name, dim, keepdim), largest, rt)
+    if out is None:
+        return result
+    from .out import write_out
+
+    if isinstance(out, Tensor):
+        return write_out(out, result)
+    return _OUT_RT[name](write_out(out[0], result[0]), write_out(out[1], result[1]))
+
+
+_OUT_RT = {"max": _return_type("max_out"), "min": _return_type("min_out")}  # PyTorch's names with out=
 
 
 def _check_nonempty(name: str, shape, dims) -> None:
@@ -761,3 +780,38 @@ def _no_grad():
     from ..autograd.grad_mode import no_grad
 
     return no_grad()
+
+
+# ---- renorm: cap the p-norm of each slice along a dim ---------------------------------------------------
+class _PassThrough(Node):
+    """A node named as PyTorch's over a result computed by recorded ops: the gradient goes on to them."""
+
+    def __init__(self, inner):
+        super().__init__((inner,), ())
+
+    def backward(self, g):
+        return (g,)
+
+
+class RenormBackward0(_PassThrough):
+    pass
+
+
+def renorm(x: Tensor, p, dim: int, maxnorm) -> Tensor:
+    """x with each slice x.select(dim, i) whose p-norm exceeds maxnorm scaled to norm maxnorm (by maxnorm / (norm + 1e-7))."""
+    if x._data.ndim <= 1:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {x._data.ndim} dimensions")
+    if p <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm:g}")
+    dim = wrap_dim(dim, x._data.ndim)
+    others = tuple(d for d in range(x._data.ndim) if d != dim)
+    from .pointwise import where
+
+    norms = norm(x, p, others, keepdim=True)
+    out = x * where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)  # (the scale is differentiated too, as in PyTorch)
+    if out.grad_fn is not None:
+        result = _make(out._data, out.device)
+        return record(result, RenormBackward0(out))
+    return out

@@ -223,3 +223,59 @@ def diff(x: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None, ap
         hi, lo = narrow(x, dim, 1, length - 1), narrow(x, dim, 0, length - 1)
         x = P.logical_xor(hi, lo) if x._data.dtype.kind == "b" else hi - lo
     return x
+
+
+# ---- the trapezoidal rule: trapezoid (trapz) and its running form ------------------------------------------
+def _spacing(y: Tensor, x, dim: int, name: str):
+    """The widths of the intervals along dim: a tensor shaped to broadcast against y's pairs, or a number."""
+    if not isinstance(x, Tensor):
+        return x
+    if x._data.ndim == 1:
+        if x._data.shape[0] != y._data.shape[dim]:
+            raise RuntimeError(f"{name}: There must be one `x` value for each sample point")
+        widths = diff(x)
+        return widths.reshape((-1,) + (1,) * (y._data.ndim - 1 - dim))
+    return diff(x, 1, dim)
+
+
+def _no_bool(name: str, y: Tensor, x) -> None:
+    if y._data.dtype.kind == "b" or (isinstance(x, Tensor) and x._data.dtype.kind == "b"):
+        which = "`x` or `y`" if isinstance(x, Tensor) else "`y`"
+        raise RuntimeError(f"{name}: received a bool input for {which}, but bool is not supported")
+
+
+def _pair_sums(y: Tensor, dim: int) -> Tensor:
+    """y[i] + y[i + 1] along dim."""
+    n = y._data.shape[dim]
+    return y.narrow(dim, 1, n - 1) + y.narrow(dim, 0, n - 1)
+
+
+def trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
+    """The integral of y along dim by the trapezoidal rule, at points x (a tensor) or spacing dx (default 1)."""
+    _no_bool("trapezoid", y, x)
+    if isinstance(x, Tensor) and dx is not None:
+        raise TypeError("trapezoid() received an invalid combination of arguments - got both x and dx")
+    dim = wrap_dim(dim, y._data.ndim)
+    if y._data.shape[dim] == 0:
+        return y.sum(dim) * 0
+    if not isinstance(x, Tensor):
+        spacing = 1 if x is None and dx is None else (x if dx is None else dx)
+        ends = y.select(dim, 0) + y.select(dim, -1)
+        return (y.sum(dim) - ends * 0.5) * spacing
+    return (_spacing(y, x, dim, "trapezoid") * _pair_sums(y, dim)).sum(dim) / 2.0
+
+
+def trapz(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
+    """The older name of trapezoid: trapz(y, x, dim=-1) or trapz(y, dx=1, dim=-1)."""
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+def cumulative_trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
+    """The running trapezoidal integral of y along dim (one element fewer than y there)."""
+    _no_bool("cumulative_trapezoid", y, x)
+    dim = wrap_dim(dim, y._data.ndim)
+    spacing = _spacing(y, x, dim, "cumulative_trapezoid") if isinstance(x, Tensor) else (
+        1 if x is None and dx is None else (x if dx is None else dx))
+    if y._data.shape[dim] == 0:
+        return y.narrow(dim, 0, 0) * 1
+    return cumsum(spacing * _pair_sums(y, dim) / 2.0, dim)

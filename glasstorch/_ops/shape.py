@@ -1109,3 +1109,320 @@ def broadcast_tensors(*tensors):
 
 
 moveaxis = movedim
+
+
+# ---- flips, ravel, conjugate transposes ------------------------------------------------------------
+def fliplr(x: Tensor) -> Tensor:
+    """x with the order of its columns (dim 1) reversed; x must be at least 2-D."""
+    if x._data.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(x, (1,))
+
+
+def flipud(x: Tensor) -> Tensor:
+    """x with the order of its rows (dim 0) reversed; x must be at least 1-D."""
+    if x._data.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(x, (0,))
+
+
+def ravel(x: Tensor) -> Tensor:
+    """x flattened to 1-D: a view when x is contiguous, else a contiguous copy viewed (as in PyTorch)."""
+    return view(contiguous(x), (-1,))
+
+
+def adjoint(x: Tensor, what: str = "tensor.adjoint()") -> Tensor:
+    """The conjugate transpose of the last two dims (x.mH)."""
+    if x._data.ndim < 2:
+        raise RuntimeError(f"{what} is only supported on matrices or batches of matrices. Got {x._data.ndim}-D tensor.")
+    if x._data.dtype.kind == "c":
+        from .complex import conj
+
+        x = conj(x)
+    return transpose(x, -2, -1)
+
+
+def conj_transpose(x: Tensor) -> Tensor:
+    """x.H: the conjugate transpose of a matrix (PyTorch allows 0-D too, with a deprecation warning)."""
+    nd = x._data.ndim
+    if nd == 0:
+        import warnings
+
+        warnings.warn("Tensor.H is deprecated on 0-D tensors. Consider using x.conj().", UserWarning, stacklevel=3)
+        from .complex import conj
+
+        return conj(x) if x._data.dtype.kind == "c" else x
+    if nd != 2:
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {nd}-D tensor."
+                           + (" For batches of matrices, consider using tensor.mH" if nd > 2 else ""))
+    return adjoint(x)
+
+
+# ---- scatters into a view's region: diagonal_scatter, select_scatter, slice_scatter ---------------------
+class _RegionScatterBackward(Node):
+    """out = x with region(x) replaced by src: x gets g with the region zeroed, src gets region(g)."""
+
+    def __init__(self, x, src, region):
+        super().__init__((x, src), ())
+        self.region = region
+
+    def backward(self, g):
+        n = self.next_functions
+        gs = self.region(g)
+        gx = _region_scatter(g, gs * 0, self.region, type(self)) if n[0][0] is not None else None
+        return gx, (gs if n[1][0] is not None else None)
+
+
+class DiagonalScatterBackward0(_RegionScatterBackward):
+    pass
+
+
+class SelectScatterBackward0(_RegionScatterBackward):
+    pass
+
+
+class SliceScatterBackward0(_RegionScatterBackward):
+    pass
+
+
+def _region_scatter(x: Tensor, src: Tensor, region, node_cls) -> Tensor:
+    """A copy of x whose elements in region(x) (a view op) are src's values."""
+    from .pointwise import _no_grad
+
+    with _no_grad():
+        data = x._data.copy()
+        target = region(_make(data, x.device))._data  # a view into the copy
+    if target.shape != src._data.shape:
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src._data.shape)}, slice size = {list(target.shape)}")
+    target[...] = src._data
+    out = _make(data, x.device)
+    if _GradMode.enabled and (x._requires_grad or src._requires_grad):
+        record(out, node_cls(x, src, region))
+    return out
+
+
+def diagonal_scatter(x: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """A copy of x with diagonal(x, offset, dim1, dim2) set to src."""
+    _check_diag_dims(x._data.ndim, dim1, dim2)
+    return _region_scatter(x, src, lambda t: diagonal(t, offset, dim1, dim2), DiagonalScatterBackward0)
+
+
+def select_scatter(x: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
+    """A copy of x with x.select(dim, index) set to src."""
+    select(x, dim, index)  # (PyTorch's errors for a bad dim or index)
+    return _region_scatter(x, src, lambda t: select(t, dim, index), SelectScatterBackward0)
+
+
+def slice_scatter(x: Tensor, src: Tensor, dim: int = 0, start: int | None = None, end: int | None = None,
+                  step: int = 1) -> Tensor:
+    """A copy of x with x[..., start:end:step, ...] (along dim) set to src."""
+    from .indexing import getitem
+
+    index = (slice(None),) * wrap_dim(dim, max(x._data.ndim, 1)) + (slice(start, end, step),)
+    return _region_scatter(x, src, lambda t: getitem(t, index), SliceScatterBackward0)
+
+
+class NarrowCopyBackward0(Node):
+    def __init__(self, x, dim, start, length):
+        super().__init__((x,), ())
+        self.shape, self.dim, self.start, self.length = x._data.shape, dim, start, length
+
+    def backward(self, g):
+        zeros = _make(g.device.xp.zeros(self.shape, dtype=g._data.dtype), g.device)
+        return (slice_scatter(zeros, g, self.dim, self.start, self.start + self.length),)
+
+
+def narrow_copy(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """narrow(x, dim, start, length) as a new tensor of its own."""
+    from .pointwise import _no_grad
+
+    with _no_grad():
+        part = narrow(x, dim, start, length)
+    out = _make(part._data.copy(), x.device)
+    if _GradMode.enabled and x._requires_grad:
+        start = start + x._data.shape[wrap_dim(dim, x._data.ndim)] if start < 0 else start
+        record(out, NarrowCopyBackward0(x, dim, start, length))
+    return out
+
+
+# ---- as_strided: a view with arbitrary sizes and strides into the tensor's storage ----------------------
+def _address(d) -> int:
+    return d.__array_interface__["data"][0] if hasattr(d, "__array_interface__") else int(d.data.ptr)
+
+
+def storage_root(d):
+    """The array owning d's memory (the end of its chain of views): PyTorch's storage of the tensor."""
+    while True:
+        base = d.base
+        if not isinstance(base, type(d)):  # as_strided's results hold their array through a helper object
+            base = getattr(base, "base", None)
+        if not isinstance(base, type(d)):
+            return d
+        d = base
+
+
+def storage_offset(x: Tensor) -> int:
+    """How many elements into its storage x's first element lies."""
+    d = x._data
+    return (_address(d) - _address(storage_root(d))) // d.itemsize
+
+
+def as_strided(x: Tensor, size, stride, storage_offset_: int | None = None) -> Tensor:
+    """A view of x's storage with the given sizes and strides (in elements), starting storage_offset_ elements in
+    (x's own offset by default). Elements may repeat (stride 0); writes through the view change x."""
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    if any(s < 0 for s in stride):
+        raise RuntimeError(f"as_strided: Negative strides are not supported at the moment, got strides: {list(stride)}")
+    d = x._data
+    root = storage_root(d)
+    if not root.flags.c_contiguous:
+        raise RuntimeError("as_strided: the tensor's storage is not one contiguous block here")
+    offset = storage_offset(x) if storage_offset_ is None else int(storage_offset_)
+    item = d.itemsize
+    reach = offset + (sum((n - 1) * s for n, s in zip(size, stride)) + 1 if all(size) else 0)
+    if reach > root.size:
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and "
+                           f"itemsize {item} requiring a storage size of {reach * item} are out of bounds for storage "
+                           f"of size {root.size * item}")
+    xp = x.device.xp
+    data = xp.lib.stride_tricks.as_strided(root.reshape(-1)[offset:], size, tuple(s * item for s in stride))
+    out = _view_of(x, data)
+    if _GradMode.enabled and x._requires_grad:
+        record(out, _as_strided_node(x, data, size, stride, offset))
+    return out
+
+
+def _as_strided_node(x: Tensor, data, size, stride, offset) -> Node:
+    """The view's gradient lands at the positions of its elements in x (repeats add up)."""
+    from .inplace import AsStridedBackward0
+
+    xp = x.device.xp
+    start = offset - storage_offset(x)
+    pos = xp.full(size, start, dtype=xp.int64)
+    for dim, (n, s) in enumerate(zip(size, stride)):
+        pos = pos + (xp.arange(n, dtype=xp.int64) * s).reshape((n,) + (1,) * (len(size) - dim - 1))
+    if not x._data.flags.c_contiguous or (pos.size and (int(pos.min()) < 0 or int(pos.max()) >= x._data.size)):
+        raise RuntimeError("as_strided: the gradient of a view reaching outside a contiguous input is not supported; "
+                           "call as_strided on a contiguous tensor (or its storage's owner)")
+    return AsStridedBackward0(x, _make(pos, x.device))
+
+
+def expandable(shape, target) -> bool:
+    """Whether a tensor of `shape` can be expanded to `target` (each size equal, or 1)."""
+    if len(shape) > len(target):
+        return False
+    return all(s == t or s == 1 for s, t in zip(reversed(tuple(shape)), reversed(tuple(target))))
+
+
+# ---- unfold: sliding windows along a dim, as a view -------------------------------------------------------
+class UnfoldBackward0(Node):
+    """The windows' gradients added back into the input's shape (overlapping windows add up)."""
+
+    def __init__(self, x, dim, size, step):
+        super().__init__((x,), ())
+        self.shape, self.dim, self.size, self.step = x._data.shape, dim, size, step
+
+    def backward(self, g):
+        return (_windows_added(g, self.shape, self.dim, self.size, self.step),)
+
+
+class _WindowsAdded(Node):
+    """The gradient of unfold's backward is unfold again (it is linear)."""
+
+    def name(self) -> str:
+        return "UnfoldBackwardBackward0"
+
+    def __init__(self, g, dim, size, step):
+        super().__init__((g,), ())
+        self.dim, self.size, self.step = dim, size, step
+
+    def backward(self, gg):
+        return (unfold(gg, self.dim, self.size, self.step),)
+
+
+def _windows_added(g: Tensor, shape, dim: int, size: int, step: int) -> Tensor:
+    """zeros(shape) with every window's values of g added at its place: one strided add per window tap."""
+    xp = g.device.xp
+    data = xp.zeros(shape, dtype=g._data.dtype)
+    if len(shape) == 0:
+        data = data + g._data.reshape(())
+    else:
+        moved = xp.moveaxis(data, dim, -1)  # a view: adds land in data
+        windows = xp.moveaxis(g._data, dim, -2)  # (..., n_windows, size)
+        n = windows.shape[-2]
+        for k in range(size):
+            moved[..., k:k + (n - 1) * step + 1:step] += windows[..., k]
+    out = _make(data, g.device)
+    if _GradMode.enabled and g._requires_grad:
+        record(out, _WindowsAdded(g, dim, size, step))
+    return out
+
+
+def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """A view of every slice of length `size` along `dimension`, `step` apart: that dim becomes the number of
+    windows and a last dim of length `size` is appended."""
+    d = x._data
+    nd = d.ndim
+    dim = wrap_dim(dimension, max(nd, 1))
+    length = d.shape[dim] if nd else 1
+    if size > length:
+        raise RuntimeError(f"maximum size for tensor at dimension {dim} is {length} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    xp = x.device.xp
+    if nd == 0:
+        data = d.reshape(1)
+    else:
+        n = (length - size) // step + 1
+        shape = d.shape[:dim] + (n,) + d.shape[dim + 1:] + (size,)
+        strides = d.strides[:dim] + (d.strides[dim] * step,) + d.strides[dim + 1:] + (d.strides[dim],)
+        data = xp.lib.stride_tricks.as_strided(d, shape, strides)
+    out = _view_of(x, data)
+    if _GradMode.enabled and x._requires_grad:
+        record(out, UnfoldBackward0(x, dim, size, step))
+    return out
+
+
+# the nodes of the in-place view ops (x.t_(), x.unsqueeze_(0), ...): PyTorch names them apart from their
+# out-of-place twins; the formulas are the same
+class TBackward1(TBackward0):
+    pass
+
+
+class TransposeBackward1(TransposeBackward0):
+    pass
+
+
+class UnsqueezeBackward1(UnsqueezeBackward0):
+    pass
+
+
+class SqueezeBackward3(SqueezeBackward0):
+    pass
+
+
+class SqueezeBackward4(SqueezeBackward1):
+    pass
+
+
+INPLACE_VIEW_NODES = {TBackward0: TBackward1, TransposeBackward0: TransposeBackward1,
+                      UnsqueezeBackward0: UnsqueezeBackward1, SqueezeBackward0: SqueezeBackward3,
+                      SqueezeBackward1: SqueezeBackward4}
+
+
+class AsStridedScatterBackward0(_RegionScatterBackward):
+    pass
+
+
+def as_strided_scatter(x: Tensor, src: Tensor, size, stride, storage_offset_: int | None = None) -> Tensor:
+    """A copy of x whose elements in x.as_strided(size, stride, storage_offset_) are src's values (sizes and
+    strides count in a contiguous copy of x)."""
+    def region(t: Tensor) -> Tensor:
+        if storage_root(t._data) is not t._data or not t._data.flags.c_contiguous:
+            t = clone(t)  # (a gradient may be a view of something else's memory: read a copy of its own)
+        return as_strided(t, size, stride, 0 if storage_offset_ is None else storage_offset_)
+
+    return _region_scatter(x, src, region, AsStridedScatterBackward0)

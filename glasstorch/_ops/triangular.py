@@ -82,3 +82,82 @@ def cholesky_inverse(low: Tensor) -> Tensor:
     if _GradMode.enabled and low._requires_grad:
         record(out, CholeskyInverseBackward0(low, out))
     return out
+
+
+# ---- torch's older spellings: triangular_solve, cholesky_solve, cholesky_inverse(upper=) ----------------------
+def _at_least_2d(t: Tensor, message: str) -> None:
+    if t._data.ndim < 2:
+        raise RuntimeError(message.format(t._data.ndim))
+
+
+def _triangular_solve_rt():
+    from .linalg_decomp import _rt
+
+    return _rt("triangular_solve", ("solution", "cloned_coefficient"))
+
+
+triangular_solve_rt = _triangular_solve_rt()
+
+
+def triangular_solve(b: Tensor, a: Tensor, upper: bool = True, transpose: bool = False,
+                     unitriangular: bool = False):
+    """(X, A.clone()) with op(A) X = b, op(A) = A or A^T; A's other triangle is ignored, and its diagonal too
+    (taken as ones) when unitriangular."""
+    _at_least_2d(b, "torch.triangular_solve: Expected b to have at least 2 dimensions, but it has {} dimensions "
+                    "instead")
+    _at_least_2d(a, "torch.triangular_solve: Expected A to have at least 2 dimensions, but it has {} dimensions "
+                    "instead")
+    m = a
+    if unitriangular:
+        from .creation import eye
+
+        m = (a.triu(1) if upper else a.tril(-1)) + eye(a._data.shape[-1], dtype=a.dtype, device=a.device)
+    if transpose:
+        m, upper = m.mT, not upper
+    from .shape import clone, expand
+
+    batch = np.broadcast_shapes(a._data.shape[:-2], b._data.shape[:-2])  # A's copy comes batched like X
+    return triangular_solve_rt(solve_triangular(m, b, upper=upper), clone(expand(a, batch + a._data.shape[-2:])))
+
+
+class CholeskySolveBackward0(Node):
+    """X = (L L^T)^-1 b: db = (L L^T)^-1 G, and dL = -(C + C^T) L with C = db X^T (U: -U (C + C^T)). Like
+    PyTorch's, the factor's gradient covers the whole matrix (the formula treats it as a general one)."""
+
+    def __init__(self, b: Tensor, factor: Tensor, out: Tensor, upper: bool):
+        from .pointwise import _saved_output
+
+        super().__init__((b, factor), (factor, _saved_output(out)))
+        self.upper, self.b_shape, self.factor_shape = upper, b._data.shape, factor._data.shape
+
+    def backward(self, g):
+        factor, x = self.saved_tensors
+        gb = cholesky_solve(g, factor, self.upper)
+        gf = None
+        if self.next_functions[1][0] is not None:
+            common = gb @ x.mT
+            common = common + common.mT
+            gf = sum_to(-(factor @ common) if self.upper else -(common @ factor), self.factor_shape)
+        return sum_to(gb, self.b_shape), gf
+
+
+def cholesky_solve(b: Tensor, factor: Tensor, upper: bool = False) -> Tensor:
+    """X with A X = b for A = L L^T (factor L, lower) or U^T U (factor U, upper): two triangular solves."""
+    _at_least_2d(b, "b should have at least 2 dimensions, but has {} dimensions instead")
+    _at_least_2d(factor, "u should have at least 2 dimensions, but has {} dimensions instead")
+    from .pointwise import _no_grad
+
+    with _no_grad():
+        low = factor.mT if upper else factor
+        x = solve_triangular(low.mT, solve_triangular(low, b, upper=False), upper=True)
+    out = _make(x._data, x.device)
+    if _GradMode.enabled and (b._requires_grad or factor._requires_grad):
+        record(out, CholeskySolveBackward0(b, factor, out, upper))
+    return out
+
+
+def cholesky_inverse_of(factor: Tensor, upper: bool = False) -> Tensor:
+    """A^-1 from A's Cholesky factor (lower L, or upper U with A = U^T U)."""
+    if factor._data.ndim < 2:
+        raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 dimensions.")
+    return cholesky_inverse(factor.mT if upper else factor)

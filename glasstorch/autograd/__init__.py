@@ -18,11 +18,14 @@ __all__ = ["backward", "grad", "Function", "FunctionCtx", "gradcheck", "gradgrad
 
 
 def _as_tuple(x):
+    """None, one tensor (or number), or any iterable of them (a list, dict.values(), a generator)."""
     if x is None:
         return None
     if isinstance(x, (tuple, list)):
         return tuple(x)
-    return (x,)
+    if isinstance(x, _tensor.Tensor) or not hasattr(x, "__iter__"):
+        return (x,)
+    return tuple(x)
 
 
 def _root_grads(outputs, grad_outputs, create_graph: bool):

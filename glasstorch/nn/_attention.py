@@ -21,7 +21,8 @@ from .._ops import linalg as _linalg, pointwise as P, reduction as R
 from .._ops.creation import zeros
 from .._ops.shape import cat
 from ..amp.autocast_mode import autocast_op
-from .._ops._util import Node, Tensor, _GradMode, _make, c_type_name, device_mismatch, record, sum_to, type_word
+from .._ops._util import (Node, Tensor, _GradMode, _make, broadcast_error, c_type_name, device_mismatch, record,
+                          sum_to, type_word)
 from .._ops.indexing import masked_fill
 from .._random import rng_of
 
@@ -156,6 +157,12 @@ def _check(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None, 
     if value._data.shape[-2] != key._data.shape[-2]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{batch}, {key._data.shape[-2]}] but got: [{batch}, {value._data.shape[-2]}].")
+    if attn_mask is not None:  # the mask is added to the (..., L, S) scores: PyTorch's broadcasting error
+        scores = query._data.shape[:-1] + key._data.shape[-2:-1]
+        try:
+            np.broadcast_shapes(scores, attn_mask._data.shape)
+        except ValueError:
+            raise broadcast_error(scores, attn_mask._data.shape) from None
 
 
 def _repeat_heads(x: Tensor, heads: int) -> Tensor:

@@ -65,3 +65,47 @@ class Buffer(metaclass=_BufferMeta):
         t._is_buffer = True
         t.persistent = persistent
         return t
+
+
+class UninitializedParameter(Parameter):
+    """A parameter whose shape is not known yet: a lazy module's (nn.LazyLinear, ...) until its first
+    forward, when `materialize(shape)` gives it an array and turns it into a plain Parameter (the same
+    object, so an optimizer built before the first forward updates it)."""
+
+    cls_to_become = Parameter
+
+    def __new__(cls, requires_grad: bool = True, device=None, dtype=None):
+        return Parameter.__new__(cls, empty(0, device=device, dtype=dtype), requires_grad)
+
+    def __init__(self, requires_grad: bool = True, device=None, dtype=None) -> None:
+        pass
+
+    def materialize(self, shape, device=None, dtype=None) -> None:
+        """Give the parameter an (uninitialised) array of `shape`; it becomes a Parameter."""
+        data = empty(tuple(shape), device=device or self.device, dtype=dtype or self.dtype)
+        self._data = data._data
+        self.__class__ = self.cls_to_become
+
+    @property
+    def shape(self):
+        raise RuntimeError("Can't access the shape of an uninitialized parameter or buffer. This error usually "
+                           "happens in `load_state_dict` when trying to load an uninitialized parameter into an "
+                           "initialized one. Call `forward` to initialize the parameters before accessing their "
+                           "attributes.")
+
+    def __repr__(self) -> str:
+        return "<UninitializedParameter>"
+
+    __str__ = __repr__
+
+    def detach(self) -> "UninitializedParameter":  # (state_dict's entry: still without a shape)
+        return UninitializedParameter(False, self.device, self.dtype)
+
+    def __deepcopy__(self, memo):
+        out = memo[id(self)] = UninitializedParameter(self._requires_grad, self.device, self.dtype)
+        return out
+
+
+def is_lazy(param) -> bool:
+    """Whether `param` is an uninitialized parameter of a lazy module."""
+    return isinstance(param, UninitializedParameter)

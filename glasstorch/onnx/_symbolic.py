@@ -345,11 +345,20 @@ def _log_sigmoid(g, node, ins, _arrays):  # -softplus(-x)
     return g.op("Neg", [_softplus_of(g, g.op("Neg", [x]), 1.0, 20.0, _out_dtype(g, node))])
 
 
-@register("ClampBackward1")
+@register("ClampBackward1", "ClampMinBackward0", "ClampMaxBackward0")
 def _clamp(g, node, ins, _arrays):
     dt = _out_dtype(g, node)
     bounds = ["" if v is None else g.const(v, dt) for v in (node.lo, node.hi)]
     return g.op("Clip", [_need(node, ins, 0)] + bounds)
+
+
+@register("AddcmulBackward0", "AddcdivBackward0")
+def _addc(g, node, ins, _arrays):  # a + value * (t1 * t2) or a + value * (t1 / t2)
+    op = "Mul" if node_name(node) == "AddcmulBackward0" else "Div"
+    prod = g.op(op, [_need(node, ins, 1), _need(node, ins, 2)])
+    if node.value != 1:
+        prod = g.op("Mul", [prod, g.const(node.value, _out_dtype(g, node))])
+    return g.op("Add", [_need(node, ins, 0), prod])
 
 
 @register("HardtanhBackward0")
@@ -394,7 +403,10 @@ def _linear(g, node, ins, _arrays):
                                 "glasstorch")
     if not hasattr(node, "x_shape"):  # torch.matmul / mm / bmm / mv / dot: ONNX MatMul has matmul's rules
         return g.op("MatMul", [_need(node, ins, 0), _need(node, ins, 1)])
-    x, w, b = _need(node, ins, 0), _need(node, ins, 1), ins[2]
+    if node.name() == "MmBackward0":  # nn.Linear without bias: inputs (x, weight)
+        x, w, b = _need(node, ins, 0), _need(node, ins, 1), None
+    else:  # inputs in addmm's order: (bias, x, weight)
+        x, w, b = _need(node, ins, 1), _need(node, ins, 2), ins[0]
     if len(node.x_shape) == 2:  # y = x @ W.T + b
         return g.op("Gemm", [x, w] + ([b] if b is not None else []), transB=1)
     y = g.op("MatMul", [x, g.op("Transpose", [w], perm=[1, 0])])

@@ -121,3 +121,6 @@ __all__ += ["CELU", "GLU", "Hardshrink", "Hardsigmoid", "Hardswish", "PReLU", "R
             "Tanhshrink", "CosineSimilarity", "PairwiseDistance", "CosineEmbeddingLoss", "CTCLoss", "GaussianNLLLoss",
             "HingeEmbeddingLoss", "MarginRankingLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss",
             "MultiMarginLoss", "PoissonNLLLoss", "SoftMarginLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss"]
+from .lazy import LazyModuleMixin  # noqa: F401,E402
+from .linear import LazyLinear  # noqa: F401,E402  (the lazy convolutions come with conv's __all__)
+__all__ += ["LazyLinear", "LazyModuleMixin"]

@@ -7,10 +7,14 @@ from ..._ops.creation import empty
 from ..._tensor import Tensor
 from .. import functional as F, init
 from ..parameter import Parameter
+from ...autograd.grad_mode import no_grad
+from ..parameter import UninitializedParameter
+from .lazy import LazyModuleMixin
 from .module import Module
 from .utils import _pair, _reverse_repeat_tuple, _single, _triple
 
-__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+           "LazyConv1d", "LazyConv2d", "LazyConv3d"]
 
 
 
@@ -204,3 +208,50 @@ class ConvTranspose3d(_ConvTransposeNd):
     _ntuple = staticmethod(_triple)
     _fn = staticmethod(F.conv_transpose3d)
     _nd = 3
+
+
+# ---- lazy convolutions: in_channels from the first input (nn/modules/lazy.py) ---------------------------
+class _LazyConvXdMixin(LazyModuleMixin):
+    """in_channels from the first input's channel dim (dim 1, or 0 for an unbatched input)."""
+
+    _dims = 2
+
+    def _lazy_init(self, out_channels: int, bias: bool, device, dtype) -> None:
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        self.out_channels = out_channels
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params() and self.in_channels != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input: Tensor, *args, **kwargs) -> None:
+        if self.has_uninitialized_params():
+            self.in_channels = input.shape[1] if input.dim() == self._dims + 2 else input.shape[0]
+            if self.in_channels % self.groups != 0:
+                raise ValueError("in_channels must be divisible by groups")
+            with no_grad():
+                self.weight.materialize((self.out_channels, self.in_channels // self.groups, *self.kernel_size))
+                if self.bias is not None:
+                    self.bias.materialize((self.out_channels,))
+                self.reset_parameters()
+
+
+def _lazy_conv(name: str, base, dims: int):
+    """LazyConvNd: base's arguments without in_channels."""
+
+    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, dilation=1, groups: int = 1,
+                 bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None) -> None:
+        base.__init__(self, 0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode)
+        self._initialize_hook = self.register_forward_pre_hook(self._infer_parameters)
+        self._lazy_init(out_channels, bias, device, dtype)
+
+    doc = f"A {base.__name__} whose in_channels is the channel count of its first input."
+    return type(name, (_LazyConvXdMixin, base), {"__init__": __init__, "cls_to_become": base, "_dims": dims,
+                                                 "__doc__": doc, "__module__": __name__})
+
+
+LazyConv1d = _lazy_conv("LazyConv1d", Conv1d, 1)
+LazyConv2d = _lazy_conv("LazyConv2d", Conv2d, 2)
+LazyConv3d = _lazy_conv("LazyConv3d", Conv3d, 3)
