@@ -3,6 +3,7 @@ glasstorch/_ops/conv.py and the compiled max pooling of backends/cpu_conv.py, fo
 arrays (the thresholds set to 0) into 2 and 3 parts, against torch and against the unsplit run."""
 import importlib.util
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import torch
 
 import glasstorch as gt
 from glasstorch._ops import conv as C
-from glasstorch.backends import cpu_conv, cpu_threads
+from glasstorch.backends import cpu_conv, cpu_fused, cpu_rnn, cpu_threads
 
 from _compare import assert_same, tensors
 
@@ -175,3 +176,27 @@ def test_the_users_choices_win():
     assert int(report.split()[2]) == min(2, _expected_split(report))
     report = _fresh("import glasstorch; " + _REPORT, OPENBLAS_NUM_THREADS="1")
     assert report.split()[2] == "1"  # one BLAS thread asked for: one part
+
+
+@pytest.mark.parametrize("module", [cpu_conv, cpu_fused, cpu_rnn], ids=["cpu_conv", "cpu_fused", "cpu_rnn"])
+def test_kernels_are_built_once_when_threads_ask_together(module, monkeypatch):
+    # the first convolution of a split batch asks for the compiled kernels from every helper thread at
+    # once; a second build would wrap module-level loops numba has already wrapped (TypeError)
+    attr = "_compiled" if module is cpu_rnn else "_kernels"
+    monkeypatch.setattr(module, attr, None)
+    builds = []
+
+    def slow_build():
+        builds.append(threading.current_thread().name)
+        time.sleep(0.2)  # long enough for every thread to arrive while the first one builds
+        setattr(module, attr, {"stand-in": None})
+        return getattr(module, attr)
+
+    monkeypatch.setattr(module, "_compile", slow_build)
+    monkeypatch.setattr(module, "ENABLED", True)
+    threads = [threading.Thread(target=module.available) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(builds) == 1

@@ -171,7 +171,7 @@ def available() -> bool:
     """Whether compiled kernels are in use: numba importable and GLASSTORCH_FUSED is not 0."""
     if not ENABLED:
         return False
-    return bool(_kernels if _kernels is not None else _compile())
+    return bool(_kernels if _kernels is not None else cpu_fused.compile_once(_compile, lambda: _kernels))
 
 
 def _takes(*arrays) -> bool:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 
 import numpy as np
 
@@ -359,6 +360,20 @@ def _ce_grad(x, t, m, s, w, g, denom, one, gx):
 NUMBA_OPTIONS = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
 
 
+# One lock for building every module's kernels: the first convolution of a split batch asks from several
+# helper threads at once (backends/cpu_threads.py), and a build wraps module-level loops that numba must
+# wrap only once.
+_COMPILE_LOCK = threading.RLock()
+
+
+def compile_once(build, built):
+    """build() (a module's _compile) under the one lock, unless built() finds that another thread has
+    done it meanwhile; returns the module's kernels (False without numba)."""
+    with _COMPILE_LOCK:
+        done = built()
+        return done if done is not None else build()
+
+
 def load_numba():
     """numba, set up for glasstorch's kernels, or None when it is not installed."""
     try:
@@ -404,7 +419,7 @@ def available() -> bool:
     """Whether fused kernels are in use: numba importable and GLASSTORCH_FUSED is not 0."""
     if not ENABLED:
         return False
-    return bool(_kernels if _kernels is not None else _compile())
+    return bool(_kernels if _kernels is not None else compile_once(_compile, lambda: _kernels))
 
 
 def _flat(arrays, dtype):

@@ -169,7 +169,7 @@ def available() -> bool:
     """Whether the compiled kernels are in use: numba importable and GLASSTORCH_FUSED is not 0."""
     if not ENABLED:
         return False
-    return bool(_compiled if _compiled is not None else _compile())
+    return bool(_compiled if _compiled is not None else cpu_fused.compile_once(_compile, lambda: _compiled))
 
 
 class Cells:
