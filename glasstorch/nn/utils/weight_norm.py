@@ -63,9 +63,15 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
 
 def remove_weight_norm(module: Module, name: str = "weight") -> Module:
     """Undo weight_norm: <name> becomes a parameter again, holding the current weight."""
+    return _remove_reparametrization(module, name, WeightNorm, "weight_norm")
+
+
+def _remove_reparametrization(module: Module, name: str, hook_class: type, what: str) -> Module:
+    """Take off the forward pre-hook of `hook_class` that reparametrizes module.<name> (weight_norm,
+    spectral_norm), leaving <name> a parameter again; torch's ValueError when there is none."""
     for k, hook in module._forward_pre_hooks.items():
-        if isinstance(hook, WeightNorm) and hook.name == name:
+        if isinstance(hook, hook_class) and hook.name == name:
             hook.remove(module)
             del module._forward_pre_hooks[k]
             return module
-    raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    raise ValueError(f"{what} of '{name}' not found in {module}")
