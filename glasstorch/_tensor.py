@@ -582,29 +582,48 @@ class Tensor:
         return _ops.pointwise.isclose(self, other, rtol, atol, equal_nan)
     def equal(self, other): return _ops.pointwise.equal(self, other)
     def where(self, condition, other): return _ops.indexing.where(condition, self, other)
-    def softmax(self, dim, dtype=None): return _ops.reduction.softmax(self, dim, dtype=dtype)
-    def log_softmax(self, dim, dtype=None): return _ops.reduction.log_softmax(self, dim, dtype=dtype)
+    def softmax(self, dim=None, dtype=None, *, axis=None):
+        if axis is not None or dim is None:  # dim is required here, unlike F.softmax's legacy implicit dim
+            dim = _ops._util.numpy_name(dim, axis, "softmax")
+        return _ops.reduction.softmax(self, dim, dtype=dtype)
+    def log_softmax(self, dim=None, dtype=None, *, axis=None):
+        if axis is not None or dim is None:  # dim is required here, unlike F.log_softmax's legacy implicit dim
+            dim = _ops._util.numpy_name(dim, axis, "log_softmax")
+        return _ops.reduction.log_softmax(self, dim, dtype=dtype)
 
     # ---- reductions ----------------------------------------------------------------------------
-    def sum(self, dim=None, keepdim=False, *, dtype=None): return _ops.reduction.sum(self, dim, keepdim, dtype=dtype)
-    def mean(self, dim=None, keepdim=False, *, dtype=None): return _ops.reduction.mean(self, dim, keepdim, dtype=dtype)
-    def prod(self, dim=None, keepdim=False, *, dtype=None): return _ops.reduction.prod(self, dim, keepdim, dtype=dtype)
-    def max(self, dim=None, keepdim=None): return _ops.reduction.max(self, dim, keepdim)
-    def min(self, dim=None, keepdim=None): return _ops.reduction.min(self, dim, keepdim)
-    def amax(self, dim=(), keepdim=False): return _ops.reduction.amax(self, dim, keepdim)
-    def amin(self, dim=(), keepdim=False): return _ops.reduction.amin(self, dim, keepdim)
-    def argmax(self, dim=None, keepdim=False): return _ops.reduction.argmax(self, dim, keepdim)
-    def argmin(self, dim=None, keepdim=False): return _ops.reduction.argmin(self, dim, keepdim)
-    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return _ops.reduction.var(self, dim, unbiased, keepdim, correction=correction)
-    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return _ops.reduction.std(self, dim, unbiased, keepdim, correction=correction)
+    def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        return _ops.reduction.sum(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
+    def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        return _ops.reduction.mean(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
+    def prod(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        return _ops.reduction.prod(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
+    def max(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return _ops.reduction.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def min(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return _ops.reduction.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def amax(self, dim=(), keepdim=False, *, axis=None, keepdims=None):
+        return _ops.reduction.amax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def amin(self, dim=(), keepdim=False, *, axis=None, keepdims=None):
+        return _ops.reduction.amin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.reduction.argmax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.reduction.argmin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
+        return _ops.reduction.var(self, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims)
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
+        return _ops.reduction.std(self, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims)
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None): return _ops.reduction.norm(self, p, dim, keepdim)
-    def logsumexp(self, dim, keepdim=False): return _ops.reduction.logsumexp(self, dim, keepdim)
-    def cumsum(self, dim, *, dtype=None): return _ops.reduction.cumsum(self, dim, dtype=dtype)
-    def all(self, dim=None, keepdim=False): return _ops.reduction.all(self, dim, keepdim)
-    def any(self, dim=None, keepdim=False): return _ops.reduction.any(self, dim, keepdim)
-    def count_nonzero(self, dim=None): return _ops.reduction.count_nonzero(self, dim)
+    def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.reduction.logsumexp(self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def cumsum(self, dim=None, *, dtype=None, axis=None):
+        return _ops.reduction.cumsum(self, dim, dtype=dtype, axis=axis)
+    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.reduction.all(self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.reduction.any(self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def count_nonzero(self, dim=None, *, axis=None): return _ops.reduction.count_nonzero(self, dim, axis=axis)
 
     # ---- shape ---------------------------------------------------------------------------------
     def reshape(self, *shape):
@@ -623,8 +642,8 @@ class Tensor:
     def reshape_as(self, other): return _ops.shape.reshape(self, other.shape)
     def flatten(self, start_dim=0, end_dim=-1): return _ops.shape.flatten(self, start_dim, end_dim)
     def unflatten(self, dim, sizes): return _ops.shape.unflatten(self, dim, sizes)
-    def squeeze(self, dim=None): return _ops.shape.squeeze(self, dim)
-    def unsqueeze(self, dim): return _ops.shape.unsqueeze(self, dim)
+    def squeeze(self, dim=None, *, axis=None): return _ops.shape.squeeze(self, dim, axis=axis)
+    def unsqueeze(self, dim=None, *, axis=None): return _ops.shape.unsqueeze(self, dim, axis=axis)
     def transpose(self, dim0, dim1): return _ops.shape.transpose(self, dim0, dim1)
     swapaxes = swapdims = transpose
     def permute(self, *dims):
@@ -642,25 +661,30 @@ class Tensor:
     def expand_as(self, other): return _ops.shape.expand(self, other.shape)
     def broadcast_to(self, shape): return _ops.shape.expand(self, shape)
     def repeat(self, *sizes): return _ops.shape.repeat(self, sizes)
-    def chunk(self, chunks, dim=0): return _ops.shape.chunk(self, chunks, dim)
+    def chunk(self, chunks, dim=0, *, axis=None): return _ops.shape.chunk(self, chunks, dim, axis=axis)
     def split(self, split_size, dim=0): return _ops.shape.split(self, split_size, dim)
-    def unbind(self, dim=0): return _ops.shape.unbind(self, dim)
-    def narrow(self, dim, start, length): return _ops.shape.narrow(self, dim, start, length)
+    def unbind(self, dim=0, *, axis=None): return _ops.shape.unbind(self, dim, axis=axis)
+    def narrow(self, dim=None, start=None, length=None, *, axis=None):
+        return _ops.shape.narrow(self, dim, start, length, axis=axis)
     def select(self, dim, index): return _ops.shape.select(self, dim, index)
     def flip(self, *dims): return _ops.shape.flip(self, dims)
     def tril(self, diagonal=0): return _ops.shape.tril(self, diagonal)
     def triu(self, diagonal=0): return _ops.shape.triu(self, diagonal)
     def contiguous(self, memory_format=None): return _ops.shape.contiguous(self)
     def clone(self, *, memory_format=None): return _ops.shape.clone(self)
-    def gather(self, dim, index): return _ops.indexing.gather(self, dim, index)
+    def gather(self, dim=None, index=None, *, axis=None): return _ops.indexing.gather(self, dim, index, axis=axis)
     def scatter_add(self, dim, index, src): return _ops.indexing.scatter_add(self, dim, index, src)
-    def index_select(self, dim, index): return _ops.indexing.index_select(self, dim, index)
+    def index_select(self, dim=None, index=None, *, axis=None):
+        return _ops.indexing.index_select(self, dim, index, axis=axis)
     def masked_fill(self, mask, value): return _ops.indexing.masked_fill(self, mask, value)
     def masked_select(self, mask): return _ops.indexing.masked_select(self, mask)
     def nonzero(self, *, as_tuple=False): return _ops.indexing.nonzero(self, as_tuple=as_tuple)
-    def sort(self, dim=-1, descending=False, stable=None): return _ops.reduction.sort(self, dim, descending, stable)
-    def argsort(self, dim=-1, descending=False, stable=False): return _ops.sorting.argsort(self, dim, descending, stable)
-    def topk(self, k, dim=-1, largest=True, sorted=True): return _ops.reduction.topk(self, k, dim, largest, sorted)
+    def sort(self, dim=-1, descending=False, stable=None, *, axis=None):
+        return _ops.reduction.sort(self, dim, descending, stable, axis=axis)
+    def argsort(self, dim=-1, descending=False, stable=False, *, axis=None):
+        return _ops.sorting.argsort(self, dim, descending, stable, axis=axis)
+    def topk(self, k, dim=-1, largest=True, sorted=True, *, axis=None):
+        return _ops.reduction.topk(self, k, dim, largest, sorted, axis=axis)
 
     # ---- searching, sorting, scatter/gather and more shape ops (glasstorch/_ops/sorting.py, ...) ----------
     def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
@@ -669,10 +693,14 @@ class Tensor:
         return _ops.sorting.unique_consecutive(self, return_inverse, return_counts, dim)
     def argwhere(self): return _ops.sorting.argwhere(self)
     def msort(self): return _ops.sorting.msort(self)
-    def kthvalue(self, k, dim=-1, keepdim=False): return _ops.sorting.kthvalue(self, k, dim, keepdim)
-    def median(self, dim=None, keepdim=False): return _ops.sorting.median(self, dim, keepdim)
-    def nanmedian(self, dim=None, keepdim=False): return _ops.sorting.nanmedian(self, dim, keepdim)
-    def mode(self, dim=-1, keepdim=False): return _ops.sorting.mode(self, dim, keepdim)
+    def kthvalue(self, k, dim=-1, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.sorting.kthvalue(self, k, dim, keepdim, axis=axis, keepdims=keepdims)
+    def median(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.sorting.median(self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def nanmedian(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.sorting.nanmedian(self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def mode(self, dim=-1, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.sorting.mode(self, dim, keepdim, axis=axis, keepdims=keepdims)
     def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
         return _ops.sorting.quantile(self, q, dim, keepdim, interpolation=interpolation)
     def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
@@ -708,7 +736,8 @@ class Tensor:
     def masked_scatter(self, mask, source): return _ops.indexing.masked_scatter(self, mask, source)
     def masked_scatter_(self, mask, source): return _ops.inplace.apply(self, _ops.indexing.masked_scatter, mask, source)
     def take(self, index): return _ops.indexing.take(self, index)
-    def take_along_dim(self, indices, dim=None): return _ops.indexing.take_along_dim(self, indices, dim)
+    def take_along_dim(self, indices, dim=None, *, axis=None):
+        return _ops.indexing.take_along_dim(self, indices, dim, axis=axis)
     def put(self, index, source, accumulate=False): return _ops.indexing.put(self, index, source, accumulate)
     def put_(self, index, source, accumulate=False):
         return _ops.inplace.apply(self, _ops.indexing.put, index, source, accumulate)
@@ -769,11 +798,12 @@ class Tensor:
     def __rshift__(self, other): return _ops.elementwise.bitwise_right_shift(self, other)
     def __rlshift__(self, other): return _ops.elementwise.bitwise_left_shift(other, self)
     def __rrshift__(self, other): return _ops.elementwise.bitwise_right_shift(other, self)
-    def cumprod(self, dim, *, dtype=None): return _ops.scans.cumprod(self, dim, dtype=dtype)
+    def cumprod(self, dim=None, *, dtype=None, axis=None): return _ops.scans.cumprod(self, dim, dtype=dtype, axis=axis)
     def cummax(self, dim): return _ops.scans.cummax(self, dim)
     def cummin(self, dim): return _ops.scans.cummin(self, dim)
     def logcumsumexp(self, dim): return _ops.scans.logcumsumexp(self, dim)
-    def diff(self, n=1, dim=-1, prepend=None, append=None): return _ops.scans.diff(self, n, dim, prepend, append)
+    def diff(self, n=1, dim=-1, prepend=None, append=None, *, axis=None):
+        return _ops.scans.diff(self, n, dim, prepend, append, axis=axis)
     def trace(self): return _ops.products.trace(self)
     def inner(self, other): return _ops.products.inner(self, other)
     def kron(self, other): return _ops.products.kron(self, other)
@@ -795,9 +825,10 @@ class Tensor:
     def matrix_power(self, n): return _ops.linalg_decomp.matrix_power(self, n)
     def svd(self, some=True, compute_uv=True): return _ops.linalg_decomp.svd_legacy(self, some, compute_uv)
     def aminmax(self, *, dim=None, keepdim=False): return _ops.statistics.aminmax(self, dim=dim, keepdim=keepdim)
-    def nansum(self, dim=None, keepdim=False, *, dtype=None): return _ops.statistics.nansum(self, dim, keepdim, dtype=dtype)
-    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
-        return _ops.statistics.nanmean(self, dim, keepdim, dtype=dtype)
+    def nansum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        return _ops.statistics.nansum(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        return _ops.statistics.nanmean(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
     def cov(self, *, correction=1, fweights=None, aweights=None):
         return _ops.statistics.cov(self, correction=correction, fweights=fweights, aweights=aweights)
     def corrcoef(self): return _ops.statistics.corrcoef(self)

@@ -14,7 +14,7 @@ from ..autograd.graph import Node, _GradMode
 __all__ = ["Tensor", "Node", "_GradMode", "_make", "wrap_out", "needs_grad", "sum_to", "prepare", "wrap_dim", "wrap_dims",
            "broadcast_error", "scalar_value", "record", "type_word", "c_type_name", "not_implemented", "check_divisor",
            "device_mismatch", "result_device", "wrap_int",
-           "fill_value"]
+           "fill_value", "numpy_name"]
 
 
 def needs_grad(*tensors) -> bool:
@@ -140,6 +140,20 @@ def _summed_dims(gshape: tuple, shape: tuple) -> tuple:
     """The dims of a gradient of shape `gshape` that broadcasting added or stretched from `shape`."""
     lead = len(gshape) - len(shape)
     return tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
+
+
+def numpy_name(value, alias, fn: str, default=None, alias_name: str = "axis"):
+    """`alias` (NumPy's `axis`/`keepdims`) standing for `value` (`dim`/`keepdim`), as torch's parser maps them.
+
+    Callers test `alias is not None` first, so the everyday call pays one comparison. A `value` still at its
+    `default` counts as not given (an explicit default next to the alias cannot be told apart). Where the dim is
+    required, callers also come here when it is None, to get torch's missing-argument error if `alias` is too.
+    """
+    if alias is None:
+        raise TypeError(f'{fn}() missing 1 required positional arguments: "dim"')
+    if not (value is default or (type(value) is type(default) and value == default)):
+        raise TypeError(f"{fn}() got an unexpected keyword argument '{alias_name}'")
+    return alias
 
 
 def wrap_dim(dim: int, ndim: int) -> int:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from .. import _dtype
 from ..autograd.grad_mode import check_inplace_allowed
-from ._util import (Node, Tensor, _GradMode, _make, c_type_name, fill_value, not_implemented, record, sum_to,
-                    type_word, wrap_dim)
+from ._util import (Node, Tensor, _GradMode, _make, c_type_name, fill_value, not_implemented, numpy_name, record,
+                    sum_to, type_word, wrap_dim)
 
 
 # ---- index conversion ----------------------------------------------------------------------------
@@ -469,7 +469,12 @@ class GatherBackward0(Node):
         self.index = None
 
 
-def gather(x: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+def gather(x: Tensor, dim: int | None = None, index: Tensor | None = None, *, sparse_grad: bool = False,
+           axis=None) -> Tensor:
+    if axis is not None or dim is None:  # NumPy's name, as torch accepts it (dim is required)
+        dim = numpy_name(dim, axis, "gather")
+    if index is None:  # a default only so that the alias can stand before it
+        raise TypeError('gather() missing 1 required positional arguments: "index"')
     _check_index(x, dim, index, "gather")
     dim = wrap_dim(dim, x._data.ndim)
     d = x._data
@@ -547,7 +552,11 @@ class IndexSelectBackward0(Node):
         self.index = None
 
 
-def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
+def index_select(x: Tensor, dim: int | None = None, index: Tensor | None = None, *, axis=None) -> Tensor:
+    if axis is not None or dim is None:  # NumPy's name, as torch accepts it (dim is required)
+        dim = numpy_name(dim, axis, "index_select")
+    if index is None:  # a default only so that the alias can stand before it
+        raise TypeError('index_select() missing 1 required positional arguments: "index"')
     if index._data.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     if index._data.dtype.kind not in "iu":
@@ -1227,8 +1236,10 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
     return out
 
 
-def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *, axis=None) -> Tensor:
     """gather with indices broadcast against input outside dim (flattened input and indices if dim is None)."""
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "take_along_dim", None)
     from .shape import expand, view
 
     if indices._data.dtype != _dtype.int64.np:

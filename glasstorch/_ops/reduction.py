@@ -5,7 +5,7 @@ import math
 
 from .. import _dtype
 from ..amp.autocast_mode import autocast_op
-from ._util import Node, Tensor, _GradMode, _make, not_implemented, record, type_word, wrap_dim, wrap_dims
+from ._util import Node, Tensor, _GradMode, _make, not_implemented, numpy_name, record, type_word, wrap_dim, wrap_dims
 from . import pointwise as P
 
 
@@ -124,7 +124,11 @@ def _dtype_of(d):
 
 
 @autocast_op("sum")
-def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "sum", None)
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "sum", False, "keepdims")
     axis, dims = _axes(x, dim)
     acc = _acc_dtype(x, dtype)
     data = x._data.sum(axis=axis, keepdims=keepdim, dtype=acc)
@@ -146,7 +150,11 @@ class MeanBackward1(MeanBackward0):
     pass
 
 
-def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "mean", None)
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "mean", False, "keepdims")
     if dtype is not None:
         x = x.to(_dtype_of(dtype))
     if not (x.dtype.is_floating_point or x.dtype.is_complex):
@@ -199,7 +207,11 @@ class ProdBackward1(ProdBackward0):
 
 
 @autocast_op("prod")
-def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "prod", None)
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "prod", False, "keepdims")
     if isinstance(dim, (tuple, list)):
         raise TypeError("prod() received an invalid combination of arguments: dim must be an int")
     axis, dims = _axes(x, dim)
@@ -314,13 +326,21 @@ def _check_keepdim(name: str, dim, keepdim) -> bool:
     return bool(keepdim)
 
 
-def max(x: Tensor, dim=None, keepdim: bool | None = None, *, out=None):
+def max(x: Tensor, dim=None, keepdim: bool | None = None, *, out=None, axis=None, keepdims=None):
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "max", None)
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "max", None, "keepdims")
     if isinstance(dim, Tensor):
         return P.maximum(x, dim)
     return _extreme_out("max", x, dim, keepdim, out, True, max_rt)
 
 
-def min(x: Tensor, dim=None, keepdim: bool | None = None, *, out=None):
+def min(x: Tensor, dim=None, keepdim: bool | None = None, *, out=None, axis=None, keepdims=None):
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "min", None)
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "min", None, "keepdims")
     if isinstance(dim, Tensor):
         return P.minimum(x, dim)
     return _extreme_out("min", x, dim, keepdim, out, False, min_rt)
@@ -372,19 +392,35 @@ def _amax_amin(x: Tensor, dim, keepdim, largest):
     return out
 
 
-def amax(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+def amax(x: Tensor, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "amax", ())
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "amax", False, "keepdims")
     return _amax_amin(x, dim, keepdim, True)
 
 
-def amin(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+def amin(x: Tensor, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "amin", ())
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "amin", False, "keepdims")
     return _amax_amin(x, dim, keepdim, False)
 
 
-def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def argmax(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "argmax", None)
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "argmax", False, "keepdims")
     return _arg(x, dim, keepdim, True)
 
 
-def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def argmin(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "argmin", None)
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "argmin", False, "keepdims")
     return _arg(x, dim, keepdim, False)
 
 
@@ -451,7 +487,11 @@ class StdBackward0(VarBackward0):
         return VarBackward0.backward(self, g)
 
 
-def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None, keepdims=None) -> Tensor:
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "var", None)
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "var", False, "keepdims")
     if isinstance(dim, bool):  # var(unbiased) positional form
         dim, unbiased = None, dim
     _check_var_input(x)
@@ -464,7 +504,11 @@ def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction
     return out
 
 
-def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None, keepdims=None) -> Tensor:
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "std", None)
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "std", False, "keepdims")
     if isinstance(dim, bool):
         dim, unbiased = None, dim
     _check_var_input(x)
@@ -564,7 +608,11 @@ class LogsumexpBackward0(_ReduceBackward):
 
 
 @autocast_op("logsumexp")
-def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
+def logsumexp(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    if axis is not None or dim is None:  # NumPy's name, as torch accepts it (dim is required)
+        dim = numpy_name(dim, axis, "logsumexp")
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "logsumexp", False, "keepdims")
     xp = x.device.xp
     axis, dims = _axes(x, dim)
     d = P._float_array(x)
@@ -594,7 +642,9 @@ class CumsumBackward0(Node):
 
 
 @autocast_op("cumsum")
-def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
+def cumsum(x: Tensor, dim: int | None = None, *, dtype=None, axis=None) -> Tensor:
+    if axis is not None or dim is None:  # NumPy's name, as torch accepts it (dim is required)
+        dim = numpy_name(dim, axis, "cumsum")
     d = x._data
     dim = wrap_dim(dim, d.ndim)
     acc = _acc_dtype(x, dtype)
@@ -611,14 +661,22 @@ def _no_dims(dim) -> bool:
     return isinstance(dim, (tuple, list)) and len(dim) == 0
 
 
-def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def all(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "all", None)
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "all", False, "keepdims")
     if _no_dims(dim):
         return _logical_result(x, x._data != 0)
     axis, _ = _axes(x, dim)
     return _logical_result(x, x._data.all(axis=axis, keepdims=keepdim))
 
 
-def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def any(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "any", None)
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "any", False, "keepdims")
     if _no_dims(dim):
         return _logical_result(x, x._data != 0)
     axis, _ = _axes(x, dim)
@@ -633,7 +691,9 @@ def _logical_result(x: Tensor, data) -> Tensor:
     return _make(data, x.device)
 
 
-def count_nonzero(x: Tensor, dim=None) -> Tensor:
+def count_nonzero(x: Tensor, dim=None, *, axis=None) -> Tensor:
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "count_nonzero", None)
     axis, _ = _axes(x, dim)
     return _make(x.device.xp.asarray((x._data != 0).sum(axis=axis), dtype=x.device.xp.int64), x.device)
 
@@ -668,7 +728,9 @@ def _softmax_input(x: Tensor, dim, dtype, name="softmax"):
 
 
 @autocast_op("softmax")
-def softmax(x: Tensor, dim=None, *, dtype=None) -> Tensor:
+def softmax(x: Tensor, dim=None, *, dtype=None, axis=None) -> Tensor:
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "softmax", None)
     x, dim = _softmax_input(x, dim, dtype)
     xp = x.device.xp
     d = x._data
@@ -682,7 +744,9 @@ def softmax(x: Tensor, dim=None, *, dtype=None) -> Tensor:
 
 
 @autocast_op("log_softmax")
-def log_softmax(x: Tensor, dim=None, *, dtype=None) -> Tensor:
+def log_softmax(x: Tensor, dim=None, *, dtype=None, axis=None) -> Tensor:
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "log_softmax", None)
     x, dim = _softmax_input(x, dim, dtype, "log_softmax")
     xp = x.device.xp
     d = x._data
@@ -711,8 +775,10 @@ class TopkBackward0(SortBackward0):
     pass
 
 
-def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool | None = None):
+def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool | None = None, *, axis=None):
     """Values sorted along dim, and their indices. Always stable: equal values keep their order."""
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "sort", -1)
     xp = x.device.xp
     d = x._data
     dim = wrap_dim(dim, d.ndim)
@@ -737,7 +803,9 @@ def _sort_order(xp, d, dim: int, descending: bool):
     return idx
 
 
-def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *, axis=None):
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "topk", -1)
     from .shape import narrow
 
     d = x._data

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..amp.autocast_mode import autocast_op
-from ._util import Node, Tensor, _GradMode, _make, not_implemented, record, wrap_dim
+from ._util import Node, Tensor, _GradMode, _make, not_implemented, numpy_name, record, wrap_dim
 from . import pointwise as P
 from .reduction import _ReturnTypes, _acc_dtype, _alias, cumsum
 
@@ -73,8 +73,10 @@ def _upper_mask(n: int, like: Tensor) -> Tensor:
 
 
 @autocast_op("cumprod")
-def cumprod(x: Tensor, dim: int, *, dtype=None) -> Tensor:
+def cumprod(x: Tensor, dim: int | None = None, *, dtype=None, axis=None) -> Tensor:
     """Running products along dim (integers accumulate in int64, as in PyTorch)."""
+    if axis is not None or dim is None:  # NumPy's name, as torch accepts it (dim is required)
+        dim = numpy_name(dim, axis, "cumprod")
     d = x._data
     dim = wrap_dim(dim, d.ndim)
     acc = _acc_dtype(x, dtype)
@@ -206,8 +208,11 @@ def logcumsumexp(x: Tensor, dim: int) -> Tensor:
 
 
 # ---- diff ---------------------------------------------------------------------------------------
-def diff(x: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None, append: Tensor | None = None) -> Tensor:
+def diff(x: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None, append: Tensor | None = None, *,
+         axis=None) -> Tensor:
     """The n-th forward difference along dim (x[1:] - x[:-1], n times); bools give x[1:] ^ x[:-1]."""
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "diff", -1)
     from .shape import cat, narrow
 
     if x._data.ndim == 0:

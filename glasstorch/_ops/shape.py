@@ -5,7 +5,7 @@ Views share their base's array and version counter, so in-place changes show thr
 from __future__ import annotations
 
 from ..amp.autocast_mode import autocast_op
-from ._util import Node, Tensor, _GradMode, _make, device_mismatch, record, sum_to, wrap_dim
+from ._util import Node, Tensor, _GradMode, _make, device_mismatch, numpy_name, record, sum_to, wrap_dim
 
 __all__ = ["wrap_dim"]
 
@@ -137,7 +137,9 @@ class UnsqueezeBackward0(ViewBackward0):
     pass
 
 
-def squeeze(x: Tensor, dim=None) -> Tensor:
+def squeeze(x: Tensor, dim=None, *, axis=None) -> Tensor:
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "squeeze", None)
     shape = x._data.shape
     if dim is None:
         new = tuple(s for s in shape if s != 1)
@@ -153,7 +155,9 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
     return out
 
 
-def unsqueeze(x: Tensor, dim: int) -> Tensor:
+def unsqueeze(x: Tensor, dim: int | None = None, *, axis=None) -> Tensor:
+    if axis is not None or dim is None:  # NumPy's name, as torch accepts it (dim is required)
+        dim = numpy_name(dim, axis, "unsqueeze")
     shape = x._data.shape
     dim = wrap_dim(dim, len(shape) + 1)
     out = _view_of(x, x._data.reshape(shape[:dim] + (1,) + shape[dim:]))
@@ -416,7 +420,9 @@ def _join_dtype(tensors):
 
 
 @autocast_op("cat")
-def cat(tensors, dim: int = 0) -> Tensor:
+def cat(tensors, dim: int = 0, *, axis=None) -> Tensor:
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "cat", 0)
     tensors = list(tensors)
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
@@ -454,7 +460,9 @@ def cat(tensors, dim: int = 0) -> Tensor:
 
 
 @autocast_op("stack")
-def stack(tensors, dim: int = 0) -> Tensor:
+def stack(tensors, dim: int = 0, *, axis=None) -> Tensor:
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "stack", 0)
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
@@ -542,7 +550,9 @@ def _at_least_1d(x: Tensor, name: str) -> None:
         raise RuntimeError(f"{name} expects at least a 1-dimensional tensor")
 
 
-def chunk(x: Tensor, chunks: int, dim: int = 0):
+def chunk(x: Tensor, chunks: int, dim: int = 0, *, axis=None):
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "chunk", 0)
     _at_least_1d(x, "chunk")
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
@@ -552,7 +562,9 @@ def chunk(x: Tensor, chunks: int, dim: int = 0):
     return split(x, -(-n // chunks), dim)
 
 
-def unbind(x: Tensor, dim: int = 0):
+def unbind(x: Tensor, dim: int = 0, *, axis=None):
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "unbind", 0)
     if x._data.ndim == 0:
         raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     dim = wrap_dim(dim, x._data.ndim)
@@ -566,7 +578,12 @@ def unbind(x: Tensor, dim: int = 0):
     return tuple(pieces)
 
 
-def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+def narrow(x: Tensor, dim: int | None = None, start: int | None = None, length: int | None = None, *,
+           axis=None) -> Tensor:
+    if axis is not None or dim is None:  # NumPy's name, as torch accepts it (dim is required)
+        dim = numpy_name(dim, axis, "narrow")
+    if start is None or length is None:  # defaults only so that the alias can stand before them
+        raise TypeError('narrow() missing required positional arguments: "start", "length"')
     if x._data.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     dim = wrap_dim(dim, x._data.ndim)

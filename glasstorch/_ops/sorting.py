@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import _dtype
 from ..amp.autocast_mode import autocast_op
-from ._util import _C_TYPES, Node, Tensor, _GradMode, _make, c_type_name, not_implemented, record, wrap_dim
+from ._util import _C_TYPES, Node, Tensor, _GradMode, _make, c_type_name, not_implemented, numpy_name, record, wrap_dim
 from .reduction import MaxBackward0, _return_type, sort
 
 kthvalue_rt, median_rt, nanmedian_rt, mode_rt = (_return_type(n) for n in ("kthvalue", "median", "nanmedian", "mode"))
@@ -178,7 +178,9 @@ def argwhere(input: Tensor) -> Tensor:
     return nonzero(input)
 
 
-def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *, axis=None) -> Tensor:
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "argsort", -1)
     return sort(input, dim, descending, stable).indices
 
 
@@ -243,8 +245,12 @@ def _stable_order(xp, rows):
     return xp.argsort(rows, axis=1, kind="stable")
 
 
-def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, axis=None, keepdims=None):
     """The k-th smallest element along dim (k counts from 1) and its index."""
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "kthvalue", -1)
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "kthvalue", False, "keepdims")
     d = input._data
     n = d.shape[wrap_dim(dim, d.ndim)] if d.ndim else 1
     if d.dtype.kind == "b":
@@ -313,8 +319,12 @@ def _raise_empty(name: str):
     raise IndexError(f"{name}() cannot compute for an empty tensor")
 
 
-def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis=None, keepdims=None):
     """The lower median (of all elements, or along dim with its index); NaN if any NaN is present."""
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "median", None)
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "median", False, "keepdims")
     if dim is None:
         return _median_all(input, False, MedianBackward0, "median")
     _no_bool(input, "median_out")
@@ -323,8 +333,12 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
                  MedianBackward1, "median", fixed=_middle(input, dim))
 
 
-def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis=None, keepdims=None):
     """median ignoring NaNs (NaN only where every value is NaN)."""
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "nanmedian", None)
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "nanmedian", False, "keepdims")
     if dim is None:
         return _median_all(input, True, NanmedianBackward0, "nanmedian")
     _no_bool(input, "median_out")
@@ -345,8 +359,12 @@ def _no_bool(x: Tensor, kernel: str) -> None:
         raise not_implemented(kernel, x._data.dtype)
 
 
-def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, axis=None, keepdims=None):
     """The most frequent value along dim (the smallest of equally frequent ones) and its last index."""
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "mode", -1)
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "mode", False, "keepdims")
     xp = input.device.xp
 
     def last_of_longest_run(srt, order):

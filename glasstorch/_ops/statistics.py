@@ -8,7 +8,7 @@ from __future__ import annotations
 import warnings
 
 from .. import _dtype
-from ._util import Tensor, _GradMode, _make, record, type_word
+from ._util import Tensor, _GradMode, _make, numpy_name, record, type_word
 from . import pointwise as P
 from . import reduction as R
 from .reduction import _ReturnTypes, _axes, _ReduceBackward
@@ -41,16 +41,24 @@ def _std_var_dims(dim, unbiased, correction):
     return dim, unbiased, correction
 
 
-def std_mean(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+def std_mean(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None, keepdims=None):
     """(std, mean) over dim, from one call."""
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "std_mean", None)
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "std_mean", False, "keepdims")
     if x._data.dtype.kind != "f":
         raise RuntimeError("std_mean only support floating point and complex dtypes")
     dim, unbiased, correction = _std_var_dims(dim, unbiased, correction)
     return (R.std(x, dim, unbiased, keepdim, correction=correction), R.mean(x, dim, keepdim))
 
 
-def var_mean(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+def var_mean(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None, keepdims=None):
     """(var, mean) over dim, from one call."""
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "var_mean", None)
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "var_mean", False, "keepdims")
     if x._data.dtype.kind != "f":
         raise RuntimeError("var_mean only support floating point and complex dtypes")
     dim, unbiased, correction = _std_var_dims(dim, unbiased, correction)
@@ -80,8 +88,12 @@ class NansumBackward0(_ReduceBackward):
         return (P.where(P.isnan(x), 0.0, self.expand(g)),)
 
 
-def nansum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+def nansum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
     """The sum with NaNs counted as 0."""
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "nansum", None)
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "nansum", False, "keepdims")
     axis, dims = _axes(x, dim if dim != () else None)
     d = x._data
     xp = x.device.xp
@@ -93,8 +105,12 @@ def nansum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     return out
 
 
-def nanmean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+def nanmean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
     """The mean of the non-NaN elements (NaN where there are none)."""
+    if axis is not None:  # NumPy's name, as torch accepts it
+        dim = numpy_name(dim, axis, "nanmean", None)
+    if keepdims is not None:
+        keepdim = numpy_name(keepdim, keepdims, "nanmean", False, "keepdims")
     if x._data.dtype.kind != "f":
         raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype but got "
                            f"{type_word(x._data.dtype)}")
