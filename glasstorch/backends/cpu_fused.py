@@ -47,25 +47,32 @@ _kernels = None  # name -> compiled function, filled by _compile(); False when n
 # All scalars arrive already cast to the arrays' dtype, so a float32 update stays in float32 like
 # torch's. Flags are loop-invariant, so the compiler takes the branches out of the loop.
 
+def _adam_moments(p, g, m, v, i, maximize, l2, decay, w1, omw1, b2, omb2):
+    """The part Adam, AdamW, NAdam and RAdam share, for element i: the gradient (maximize, L2 decay), the
+    parameter (AdamW's decoupled decay), and both moments updated in m and v. Returns (gradient, parameter)."""
+    gi = -g[i] if maximize else g[i]
+    pi = p[i]
+    if l2 != 0:
+        gi = gi + l2 * pi  # grad.add(param, alpha=weight_decay)
+    if decay != 1:
+        pi = pi * decay  # AdamW: param.mul_(1 - lr * weight_decay)
+    mi = m[i]
+    if w1 < 0.5:  # exp_avg.lerp_(grad, 1 - beta1), in torch's two forms
+        mi = mi + w1 * (gi - mi)
+    else:
+        mi = gi - (gi - mi) * omw1
+    m[i] = mi
+    v[i] = v[i] * b2 + omb2 * gi * gi  # exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    return gi, pi
+
+
 def _adam_span(p, g, m, v, vmax, start, stop, maximize, amsgrad, l2, decay, w1, omw1, b2, omb2, bc2_sqrt, eps,
                neg_step):
     """Adam/AdamW on elements [start, stop): torch's _single_tensor_adam, one element at a time."""
     p, g, m, v, vmax = p[start:stop], g[start:stop], m[start:stop], v[start:stop], vmax[start:stop]
     for i in range(p.size):  # (over slices from 0, not range(start, stop): that form vectorises)
-        gi = -g[i] if maximize else g[i]
-        pi = p[i]
-        if l2 != 0:
-            gi = gi + l2 * pi  # grad.add(param, alpha=weight_decay)
-        if decay != 1:
-            pi = pi * decay  # AdamW: param.mul_(1 - lr * weight_decay)
-        mi = m[i]
-        if w1 < 0.5:  # exp_avg.lerp_(grad, 1 - beta1), in torch's two forms
-            mi = mi + w1 * (gi - mi)
-        else:
-            mi = gi - (gi - mi) * omw1
-        m[i] = mi
-        vi = v[i] * b2 + omb2 * gi * gi  # exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        v[i] = vi
+        gi, pi = _adam_moments(p, g, m, v, i, maximize, l2, decay, w1, omw1, b2, omb2)
+        mi, vi = m[i], v[i]
         if amsgrad:
             vi = max(vmax[i], vi) if vi == vi else vi  # torch.maximum (NaN wins)
             vmax[i] = vi
@@ -205,20 +212,8 @@ def _nadam_span(p, g, m, v, start, stop, maximize, l2, decay, w1, omw1, b2, omb2
     """NAdam on elements [start, stop): torch's _single_tensor_nadam, with the step's two addcdiv factors."""
     p, g, m, v = p[start:stop], g[start:stop], m[start:stop], v[start:stop]
     for i in range(p.size):
-        gi = -g[i] if maximize else g[i]
-        pi = p[i]
-        if l2 != 0:
-            gi = gi + l2 * pi  # grad.add(param, alpha=weight_decay)
-        if decay != 1:
-            pi = pi * decay  # param.mul_(1 - lr * weight_decay)
-        mi = m[i]
-        if w1 < 0.5:  # exp_avg.lerp_(grad, 1 - beta1)
-            mi = mi + w1 * (gi - mi)
-        else:
-            mi = gi - (gi - mi) * omw1
-        m[i] = mi
-        vi = v[i] * b2 + omb2 * gi * gi  # exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        v[i] = vi
+        gi, pi = _adam_moments(p, g, m, v, i, maximize, l2, decay, w1, omw1, b2, omb2)
+        mi, vi = m[i], v[i]
         denom = np.sqrt(vi / bc2) + eps  # exp_avg_sq.div(bias_correction2).sqrt().add_(eps)
         pi = pi + c_grad * gi / denom  # param.addcdiv_(grad, denom, value=c_grad)
         p[i] = pi + c_avg * mi / denom  # param.addcdiv_(exp_avg, denom, value=c_avg)
@@ -236,20 +231,8 @@ def _radam_span(p, g, m, v, start, stop, maximize, l2, decay, w1, omw1, b2, omb2
     """RAdam on elements [start, stop): torch's _single_tensor_radam (rectified: rho_t > 5)."""
     p, g, m, v = p[start:stop], g[start:stop], m[start:stop], v[start:stop]
     for i in range(p.size):
-        gi = -g[i] if maximize else g[i]
-        pi = p[i]
-        if l2 != 0:
-            gi = gi + l2 * pi  # grad.add(param, alpha=weight_decay)
-        if decay != 1:
-            pi = pi * decay  # param.mul_(1 - lr * weight_decay)
-        mi = m[i]
-        if w1 < 0.5:  # exp_avg.lerp_(grad, 1 - beta1)
-            mi = mi + w1 * (gi - mi)
-        else:
-            mi = gi - (gi - mi) * omw1
-        m[i] = mi
-        vi = v[i] * b2 + omb2 * gi * gi  # exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        v[i] = vi
+        gi, pi = _adam_moments(p, g, m, v, i, maximize, l2, decay, w1, omw1, b2, omb2)
+        mi, vi = m[i], v[i]
         update = mi / bc1 * lr  # bias_corrected_exp_avg * lr
         if rectified:  # * (bias_correction2 ** 0.5 / exp_avg_sq.sqrt().add_(eps)) * rect
             update = update * (bc2_sqrt / (np.sqrt(vi) + eps)) * rect
@@ -397,6 +380,7 @@ def _compile():
     prange = numba.prange
     opts = NUMBA_OPTIONS
     kernels = {}
+    globals()["_adam_moments"] = numba.njit(**opts)(_adam_moments)  # called from the spans, compiled first
     loops = (("adam", _adam_span, _adam_chunks), ("sgd", _sgd_span, _sgd_chunks),
              ("rmsprop", _rmsprop_span, _rmsprop_chunks), ("adagrad", _adagrad_span, _adagrad_chunks),
              ("adadelta", _adadelta_span, _adadelta_chunks), ("adamax", _adamax_span, _adamax_chunks),
