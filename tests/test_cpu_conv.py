@@ -155,13 +155,9 @@ def test_conv_pool_step_matches_torch(path, monkeypatch, dtype, chunk):
         assert_same(a, b, tol=dict(rtol=rel, atol=rel * scale))
 
 
-# one chunk; or two samples' windows (4 channels x 9 taps x 64 positions, float64) per chunk: 5 = 2 + 2 + 1
-@pytest.mark.parametrize("chunk", [1 << 20, 2 * 4 * 9 * 64 * 8])
-def test_grouped_and_transposed_conv_chunked(path, monkeypatch, chunk):
-    """Groups and the transposed conv go through the same chunked products."""
-    monkeypatch.setattr(C, "CHUNK_BYTES", chunk)
-    rng = np.random.default_rng(4)
-    arrays = [rng.standard_normal((5, 4, 8, 8)), rng.standard_normal((6, 2, 3, 3)), rng.standard_normal((4, 3, 3, 3))]
+def assert_grouped_and_transposed_match_torch(arrays) -> None:
+    """A grouped conv (groups=2, padding 1) and a transposed conv (stride 2, output_padding 1) of the same
+    input, forward and backward, against torch. arrays: x (N, 4, H, W), w (6, 2, 3, 3), wt (4, 3, 3, 3)."""
     results = []
     for m in (gt, torch):
         x, w, wt = tensors(m, arrays, requires_grad=True)
@@ -172,6 +168,16 @@ def test_grouped_and_transposed_conv_chunked(path, monkeypatch, chunk):
         results.append((y, z, x.grad, w.grad, wt.grad))
     for a, b in zip(*results):
         assert_same(a, b)
+
+
+# one chunk; or two samples' windows (4 channels x 9 taps x 64 positions, float64) per chunk: 5 = 2 + 2 + 1
+@pytest.mark.parametrize("chunk", [1 << 20, 2 * 4 * 9 * 64 * 8])
+def test_grouped_and_transposed_conv_chunked(path, monkeypatch, chunk):
+    """Groups and the transposed conv go through the same chunked products."""
+    monkeypatch.setattr(C, "CHUNK_BYTES", chunk)
+    rng = np.random.default_rng(4)
+    arrays = [rng.standard_normal((5, 4, 8, 8)), rng.standard_normal((6, 2, 3, 3)), rng.standard_normal((4, 3, 3, 3))]
+    assert_grouped_and_transposed_match_torch(arrays)
 
 
 def test_conv_input_not_contiguous(path):

@@ -14,6 +14,7 @@ from glasstorch._ops import conv as C
 from glasstorch.backends import cpu_conv, cpu_fused, cpu_rnn, cpu_threads
 
 from _compare import assert_same, tensors
+from test_cpu_conv import assert_grouped_and_transposed_match_torch
 
 NUMBA = importlib.util.find_spec("numba") is not None
 
@@ -106,16 +107,7 @@ def test_split_equals_unsplit(path, monkeypatch):
 def test_grouped_and_transposed_split(split_into):
     rng = np.random.default_rng(7)
     arrays = [rng.standard_normal((5, 4, 8, 8)), rng.standard_normal((6, 2, 3, 3)), rng.standard_normal((4, 3, 3, 3))]
-    results = []
-    for m in (gt, torch):
-        x, w, wt = tensors(m, arrays, requires_grad=True)
-        F = m.nn.functional
-        y = F.conv2d(x, w, groups=2, padding=1)
-        z = F.conv_transpose2d(x, wt, stride=2, output_padding=1)
-        (y.square().sum() + z.square().sum()).backward()
-        results.append((y, z, x.grad, w.grad, wt.grad))
-    for a, b in zip(*results):
-        assert_same(a, b)
+    assert_grouped_and_transposed_match_torch(arrays)
 
 
 def test_the_callers_blas_thread_count_is_unchanged_after_a_split(monkeypatch):
