@@ -107,8 +107,8 @@ def bench_lstm(torch, gt, reps):
 
 BENCHES = {
     "mlp": ("1. MNIST MLP epoch (784-128-10, Adam, batch 64)", bench_mlp, "s", 0.7),
-    "small": ("2. 200 elementwise ops on 16 elements, fwd+bwd (x20)", bench_small, "s", 1.0),
-    "wide": ("3. 4096-wide 3-layer MLP, batch 512, 2 SGD steps", bench_wide, "s", 1.0),
+    "small": ("2. 200 elementwise ops on 16 elements, fwd+bwd (x20)", bench_small, "s", 0.85),
+    "wide": ("3. 4096-wide 3-layer MLP, batch 512, 2 SGD steps", bench_wide, "s", 0.95),
     "scratch": ("4. seed 004 from scratch, one epoch", bench_scratch, "s", 0.8),
     "memory": ("5. peak RSS growth of benchmark 1", bench_memory, "MiB", 1.0),
     "cnn": (f"6. MNIST CNN training steps (2 conv, max pool, Adadelta, batch 64, x{CNN_STEPS})", bench_cnn, "s",
