@@ -271,6 +271,8 @@ class Tensor:
         if self.device is not CPU and not force:
             raise TypeError("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to "
                             "copy the tensor to host memory first.")
+        if self.device is CPU:
+            _ops.deferred.exported(self)  # NumPy code may now write the array behind glasstorch's back
         return self.device.backend.to_numpy(self._data)
 
     def __array__(self, dtype=None, copy=None):

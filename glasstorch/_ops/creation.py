@@ -10,7 +10,7 @@ import numpy as np
 from .. import _dtype
 from .._device import _DEFAULT, CPU, device as _device, tensor_device
 from .._random import rng_of
-from ..autograd.grad_mode import check_inplace_allowed
+from .deferred import begin_write, exported
 from .._tensor import Tensor, _dtype_arg, _make
 from ._util import Node, _GradMode, not_implemented, record, scalar_value
 from ._util import fill_value as _fill_value
@@ -139,7 +139,9 @@ def from_numpy(a: np.ndarray) -> Tensor:
     if not a.dtype.isnative:
         raise ValueError("given numpy array has byte order different from the native byte order. "
                          "Conversion between byte orders is currently not supported.")
-    return _make(a, CPU)
+    t = _make(a, CPU)
+    exported(t)  # the caller's array: NumPy code may write it behind glasstorch's back
+    return t
 
 
 def scalar_like(value, like: Tensor) -> Tensor:
@@ -309,7 +311,7 @@ def multinomial(probs: Tensor, num_samples: int, replacement: bool = False, *, g
 
 
 def _fill_random(x: Tensor, data) -> Tensor:
-    check_inplace_allowed(x)
+    begin_write(x)
     x._data[...] = x.device.backend.from_numpy(np.asarray(data)) if x.device is not CPU else data
     x._vc[0] += 1
     return x
@@ -318,7 +320,7 @@ def _fill_random(x: Tensor, data) -> Tensor:
 def _draw_affine(x: Tensor, draw, scale, shift) -> Tensor:
     """x <- draw() * scale + shift, drawn straight into x's array when it can take it (no temporaries:
     initialising a large layer is otherwise dominated by them)."""
-    check_inplace_allowed(x)
+    begin_write(x)
     d = x._data
     if x.device is CPU and d.dtype in (np.float32, np.float64) and d.flags.c_contiguous:
         draw(d.shape, d.dtype, d)

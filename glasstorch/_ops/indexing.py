@@ -5,7 +5,7 @@ Gradients of indexing scatter-*add* into zeros, so repeated indices accumulate.
 from __future__ import annotations
 
 from .. import _dtype
-from ..autograd.grad_mode import check_inplace_allowed
+from .deferred import begin_write
 from ._util import (Node, Tensor, _GradMode, _make, c_type_name, fill_value, not_implemented, numpy_name, record,
                     sum_to, type_word, wrap_dim)
 
@@ -398,7 +398,7 @@ def _assign(data, idx, value, x: Tensor):
 
 def setitem(x: Tensor, index, value) -> None:
     """x[index] = value, in place; with autograd, recorded as index_put (or copy_/fill_ of all of x)."""
-    check_inplace_allowed(x)
+    begin_write(x)
     idx, advanced = to_array_index(index, x)
     split = _split_selects(idx) if advanced else None
     recording = _GradMode.enabled and (x._requires_grad or getattr(value, "_requires_grad", False))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .. import _dtype
 from ._util import Node, Tensor, _GradMode, _make, c_type_name, fill_value, prepare, record, sum_to, type_word
-from ..autograd.grad_mode import check_inplace_allowed
+from .deferred import _Deferred, begin_write, update_in_place
 
 # out-of-place op -> the backend ufunc that can do it in place (the fast path of optimizer loops)
 _UFUNC = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide"}
@@ -70,7 +70,7 @@ def _scalar_clamp(op, args) -> bool:
 
 def apply(self: Tensor, op, *args, **kwargs) -> Tensor:
     """Run `op(self, *args)` and make its result self's new value, in place."""
-    check_inplace_allowed(self)
+    begin_write(self)
     if _track(self, args):
         self._check_inplace()
         base = getattr(self, "_base", None)
@@ -94,7 +94,8 @@ def apply(self: Tensor, op, *args, **kwargs) -> Tensor:
     else:
         ufunc = _UFUNC.get(op.__name__)
         if ufunc is not None and kwargs.get("alpha", 1) == 1 and not kwargs.get("rounding_mode") and args:
-            _fast(self, op, ufunc, args[0])
+            if not (type(args[0]) is _Deferred and update_in_place(self, op.__name__, args[0])):
+                _fast(self, op, ufunc, args[0])
         else:
             _write(self, op(self, *args, **kwargs)._data, _scalar_clamp(op, args))
     self._vc[0] += 1
@@ -255,7 +256,7 @@ def _filled(x: Tensor, value, node=None) -> Tensor:
 def fill_(self: Tensor, value) -> Tensor:
     if isinstance(value, Tensor) and value._data.ndim:
         raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value._data.ndim} dimensions.")
-    check_inplace_allowed(self)
+    begin_write(self)
     if _track(self, (value,)):
         return apply(self, _filled, value)
     self._data[...] = value._data if isinstance(value, Tensor) else fill_value(value, self._data.dtype)
@@ -264,7 +265,7 @@ def fill_(self: Tensor, value) -> Tensor:
 
 
 def zero_(self: Tensor) -> Tensor:
-    check_inplace_allowed(self)
+    begin_write(self)
     if _track(self, ()):
         return apply(self, _filled, 0, ZeroBackward0)
     self._data[...] = 0
@@ -295,7 +296,7 @@ def _copied(x: Tensor, src: Tensor) -> Tensor:
 
 
 def copy_(self: Tensor, src) -> Tensor:
-    check_inplace_allowed(self)
+    begin_write(self)
     if not isinstance(src, Tensor):
         from .creation import tensor
 
@@ -356,7 +357,7 @@ def resize_(self: Tensor, *sizes) -> Tensor:
     """Give self a new shape, keeping its elements in order (truncated, or extended with zeros)."""
     if self._requires_grad:  # (under no_grad too, as in PyTorch)
         raise RuntimeError("cannot resize variables that require grad")
-    check_inplace_allowed(self)
+    begin_write(self)
     if len(sizes) == 1 and not isinstance(sizes[0], int):
         sizes = tuple(sizes[0])
     shape = tuple(int(s) for s in sizes)
@@ -410,7 +411,7 @@ def _check_python_map(self: Tensor, name: str) -> None:
         raise RuntimeError(f"Can't call {name}() on Variable that requires grad. Use var.detach().{name}() instead.")
     if self.device.type != "cpu":
         raise TypeError(f"{name} is only implemented on CPU tensors")
-    check_inplace_allowed(self)
+    begin_write(self)
 
 
 def _store_python_values(self: Tensor, values) -> None:
@@ -430,7 +431,7 @@ def _store_python_values(self: Tensor, values) -> None:
 def restride_(self: Tensor, view_op, *args) -> Tensor:
     """self takes the shape and strides of view_op(self) (unsqueeze_, t_, transpose_, ...): same memory, and
     with autograd the view's node, as PyTorch records it."""
-    check_inplace_allowed(self)
+    begin_write(self)
     alias = _make(self._data, self.device)
     if _track(self, ()):
         self._check_inplace()

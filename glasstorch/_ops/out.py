@@ -10,7 +10,7 @@ import functools
 import warnings
 from typing import Callable
 
-from ..autograd.grad_mode import check_inplace_allowed
+from .deferred import begin_write
 from ._util import Tensor, _GradMode, type_word
 from .inplace import _write
 
@@ -61,7 +61,7 @@ def _any_requires_grad(args, kwargs) -> bool:
 def write_out(out: Tensor, result: Tensor, warn: bool = True) -> Tensor:
     """Store `result` into `out` (resizing it if needed, casting to out's dtype when allowed). PyTorch warns
     when it resizes a non-empty `out`, except in the creation functions (warn=False)."""
-    check_inplace_allowed(out)
+    begin_write(out)
     data = result._data
     if out._data.shape != data.shape:
         if warn and out._data.size != 0:

@@ -10,6 +10,7 @@ import operator
 from .. import _dtype
 from ..backends import cpu_fused as _cpu_fused, fused as _fused
 from ..amp.autocast_mode import autocast_op
+from . import deferred as _deferred
 from ._util import (Node, Tensor, _GradMode, _make, broadcast_error, c_type_name, check_divisor, not_implemented,
                     prepare, record, result_device, scalar_value, sum_to, type_word, wrap_int)
 
@@ -39,6 +40,14 @@ def _binary(a: Tensor, b, ufunc, node_cls=None):
         out.grad_fn = node_cls(a, b)  # record(), inlined
         out._requires_grad = True
     return out
+
+
+def _wait(op: str, a, b=None):
+    """op(a[, b]) as a deferred tensor when no graph is recorded and a is large (see deferred.py), else
+    None. Callers ask only when `not _GradMode.enabled and _deferred.ON`, which costs nothing."""
+    if type(a) is _deferred._Deferred or a._data.size >= _deferred.MIN_SIZE:
+        return _deferred.binary(op, a, b) if b is not None else _deferred.unary(op, a)
+    return None
 
 
 def _float_array(x: Tensor):
@@ -230,6 +239,10 @@ class SubBackward0(AddBackward0):
 def add(a: Tensor, b, *, alpha=1) -> Tensor:
     if not isinstance(a, Tensor):
         a = _as_tensor(a, b)
+    if not _GradMode.enabled and _deferred.ON and alpha == 1:
+        out = _wait("add", a, b)
+        if out is not None:
+            return out
     if alpha != 1:
         b = _scaled(a, b, alpha)
         out = _binary(a, b, _np_add)
@@ -268,6 +281,10 @@ def _check_sub(a, b) -> None:
 
 
 def sub(a: Tensor, b, *, alpha=1) -> Tensor:
+    if not _GradMode.enabled and _deferred.ON and alpha == 1 and isinstance(a, Tensor):
+        out = _wait("sub", a, b)
+        if out is not None:
+            return out
     if a._data.dtype.kind == "b" or (type(b) is not float and _is_bool(b)):  # only bools are refused
         _check_sub(a, b)
     if alpha != 1:
@@ -293,6 +310,11 @@ def rsub(a: Tensor, b) -> Tensor:
     """b - a for a Python number b (or a tensor b)."""
     if isinstance(b, Tensor):
         return sub(b, a)
+    if not _GradMode.enabled and _deferred.ON:
+        out = _deferred.binary("sub", b, a) if type(a) is _deferred._Deferred or a._data.size >= _deferred.MIN_SIZE \
+            else None
+        if out is not None:
+            return out
     _check_sub(a, b)
     ad, bd, _ = prepare(a, b)
     try:
@@ -329,6 +351,10 @@ class MulBackward0(_BinaryBackward):
 
 
 def mul(a: Tensor, b) -> Tensor:
+    if not _GradMode.enabled and _deferred.ON:
+        out = _wait("mul", a, b)
+        if out is not None:
+            return out
     return _binary(a, b, _np_mul, MulBackward0)
 
 
@@ -378,6 +404,10 @@ class _RemainderNotImplemented(NotImplemented):
 
 
 def div(a: Tensor, b, *, rounding_mode=None) -> Tensor:
+    if not _GradMode.enabled and _deferred.ON and rounding_mode is None and isinstance(a, Tensor):
+        out = _wait("div", a, b)
+        if out is not None:
+            return out
     if rounding_mode == "floor":
         return _rename(_binary(a, b, _floor_divide), DivBackward2, a, b)
     if rounding_mode == "trunc":
@@ -557,6 +587,10 @@ def pow(a, b) -> Tensor:
 def _pow_scalar(a: Tensor, c) -> Tensor:
     """a ** c for a Python number c; squares and square roots take faster roads."""
     c = scalar_value(c)
+    if not _GradMode.enabled and _deferred.ON and (c == 2 or c == 0.5):
+        out = _wait("square" if c == 2 else "sqrt", a)
+        if out is not None:
+            return out
     ad = a._data
     if ad.dtype.kind != "f":
         rt = _dtype.result_type(a, c)
@@ -642,6 +676,10 @@ class NegBackward0(_UnaryBackward):
 
 
 def neg(x: Tensor) -> Tensor:
+    if not _GradMode.enabled and _deferred.ON:
+        out = _wait("neg", x)
+        if out is not None:
+            return out
     if x._data.dtype.kind == "b":
         raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are "
                            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
@@ -823,6 +861,10 @@ class SqrtBackward0(_UnaryBackward):
 
 
 def sqrt(x: Tensor) -> Tensor:
+    if not _GradMode.enabled and _deferred.ON:
+        out = _wait("sqrt", x)
+        if out is not None:
+            return out
     return _unary(x, x.device.xp.sqrt(_float_array(x)), SqrtBackward0)
 
 

@@ -59,6 +59,9 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
     With `capture` (a dict node -> None) the gradients reaching those nodes are returned in it
     and leaves' `.grad` is left alone (autograd.grad); otherwise leaves accumulate into `.grad`.
     """
+    from .._ops import deferred  # (imported here: the ops package imports autograd first)
+
+    deferred.flush()  # leaves' .grad may be accumulated in place
     deps = _dependencies(roots)
     grads: dict = {}
     for node, g in zip(roots, root_grads):

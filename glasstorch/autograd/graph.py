@@ -170,6 +170,23 @@ class _Handle:
         self.remove()
 
 
+def post_order(roots, children) -> list:
+    """Every node reachable from `roots`, each after the nodes `children(node)` gives (an iterative
+    depth-first post-order: no recursion, so graphs of any depth)."""
+    order, done, stack = [], set(), [(r, False) for r in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in done:
+            continue
+        done.add(id(node))
+        stack.append((node, True))
+        stack.extend((c, False) for c in children(node) if id(c) not in done)
+    return order
+
+
 def edge(t):
     """The node a gradient for `t` flows into: its grad_fn, its AccumulateGrad, or None."""
     fn = getattr(t, "grad_fn", None)

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .._ops import deferred
 from .._tensor import Tensor
 
 __all__ = [
@@ -434,6 +435,9 @@ def _start(pg: ProcessGroup, request, what: str, finish, async_op: bool, result=
 
 
 def _check(tensor, name: str = "tensor") -> None:
+    """Every collective checks its tensors first; deferred results are computed then, as the transport
+    may write the arrays it is given."""
+    deferred.flush()
     if not isinstance(tensor, Tensor):
         raise TypeError(f"Invalid function argument. Expected parameter `{name}` of type torch.Tensor\n"
                         f"             but got {type(tensor)} instead.")

@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from .._ops._util import Node, Tensor, _GradMode, _make, not_implemented, record
+from .._ops import deferred
 from .._ops.shape import cat
 from ..autograd.grad_mode import no_grad
 
@@ -205,6 +206,7 @@ class NativeBatchNormBackward0(_NormBackward):
 
 def _update_running(buf: Tensor, value, momentum: float) -> None:
     """buf = (1 - momentum) * buf + momentum * value, in place (buffers are shared with the module)."""
+    deferred.before_write(buf)
     d = buf._data
     d *= 1 - momentum
     d += (momentum * value.reshape(d.shape)).astype(d.dtype, copy=False)

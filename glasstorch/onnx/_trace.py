@@ -14,7 +14,7 @@ from onnx import helper, numpy_helper
 
 from .. import autograd
 from .._tensor import Tensor
-from ..autograd.graph import AccumulateGrad
+from ..autograd.graph import AccumulateGrad, post_order
 from . import OnnxExporterError, _symbolic_seq  # noqa: F401  (_symbolic_seq registers its translations)
 from ._symbolic import SYMBOLIC, node_name
 
@@ -78,21 +78,9 @@ class Graph:
 
 
 def _topological(roots):
-    """grad_fn nodes reachable from `roots`, inputs before users (iterative depth-first post-order)."""
-    order, done, stack = [], set(), [(r, False) for r in roots if r is not None]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in done:
-            continue
-        done.add(id(node))
-        stack.append((node, True))
-        for fn, _ in node.next_functions:
-            if fn is not None and id(fn) not in done:
-                stack.append((fn, False))
-    return order
+    """grad_fn nodes reachable from `roots`, inputs before users."""
+    return post_order([r for r in roots if r is not None],
+                      lambda node: [fn for fn, _ in node.next_functions if fn is not None])
 
 
 def _probe_shapes(outputs, leaves, nodes) -> dict:

@@ -18,6 +18,7 @@ from typing import Any, Union
 import numpy as np
 
 from .. import _dtype
+from .._ops import deferred
 from .._tensor import Tensor, _make
 from ..autograd.graph import _Handle
 from ..autograd.grad_mode import enable_grad
@@ -66,6 +67,7 @@ def _with_step_hooks(step: Callable) -> Callable:
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
         self._opt_called = True  # lets an LR scheduler warn when it is stepped before the optimizer
+        deferred.flush()  # steps write parameters and state straight into their arrays
         if self._optimizer_step_pre_hooks or _global_pre_hooks:
             for hook in chain(_global_pre_hooks.values(), self._optimizer_step_pre_hooks.values()):
                 result = hook(self, args, kwargs)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 
 from ... import distributed as dist
+from ..._ops import deferred
 from ..._tensor import Tensor
 from ..modules.module import Module
 
@@ -157,6 +158,7 @@ class DistributedDataParallel(Module):
             dist.broadcast(flat, src=src, group=self.process_group)
             offset = 0
             for t in group:
+                deferred.before_write(t)
                 t._data[...] = flat._data[offset:offset + t.numel()].reshape(t._data.shape)
                 t._vc[0] += 1
                 offset += t.numel()
@@ -250,6 +252,7 @@ class DistributedDataParallel(Module):
                     if globally_used is not None and not globally_used[id(p)]:
                         continue
                     p.grad = p.new_zeros(p.shape)
+                deferred.before_write(p.grad)
                 p.grad._data[...] = slot
                 p.grad._vc[0] += 1
         self._syncing = self._started = False
