@@ -128,8 +128,9 @@ def _operand(x):
     return node
 
 
-def _defer(op: str, *operands):
-    """A deferred tensor for op(operands), or None when they cannot wait (the caller runs the op)."""
+def defer(op: str, *operands):
+    """A deferred tensor for op(*operands) (op: add, sub, mul, div, neg, sqrt, square), or None when they
+    cannot wait (the caller runs the op)."""
     global ON
     nodes = []
     first = None
@@ -158,16 +159,6 @@ def _defer(op: str, *operands):
         _pending[:] = [n for n in _pending if n.value is None and n.owner() is not None]
     _pending.append(node)
     return t
-
-
-def binary(op: str, a, b):
-    """a op b (op: add, sub, mul, div) deferred, or None."""
-    return _defer(op, a, b)
-
-
-def unary(op: str, x):
-    """op(x) (op: neg, sqrt, square) deferred, or None."""
-    return _defer(op, x)
 
 
 def update_in_place(t: Tensor, op: str, other) -> bool:

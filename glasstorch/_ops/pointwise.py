@@ -42,11 +42,11 @@ def _binary(a: Tensor, b, ufunc, node_cls=None):
     return out
 
 
-def _wait(op: str, a, b=None):
-    """op(a[, b]) as a deferred tensor when no graph is recorded and a is large (see deferred.py), else
+def _wait(op: str, x: Tensor, *operands):
+    """op(*operands) as a deferred tensor when the tensor operand x is large (see deferred.py), else
     None. Callers ask only when `not _GradMode.enabled and _deferred.ON`, which costs nothing."""
-    if type(a) is _deferred._Deferred or a._data.size >= _deferred.MIN_SIZE:
-        return _deferred.binary(op, a, b) if b is not None else _deferred.unary(op, a)
+    if type(x) is _deferred._Deferred or x._data.size >= _deferred.MIN_SIZE:
+        return _deferred.defer(op, *operands)
     return None
 
 
@@ -240,7 +240,7 @@ def add(a: Tensor, b, *, alpha=1) -> Tensor:
     if not isinstance(a, Tensor):
         a = _as_tensor(a, b)
     if not _GradMode.enabled and _deferred.ON and alpha == 1:
-        out = _wait("add", a, b)
+        out = _wait("add", a, a, b)
         if out is not None:
             return out
     if alpha != 1:
@@ -282,7 +282,7 @@ def _check_sub(a, b) -> None:
 
 def sub(a: Tensor, b, *, alpha=1) -> Tensor:
     if not _GradMode.enabled and _deferred.ON and alpha == 1 and isinstance(a, Tensor):
-        out = _wait("sub", a, b)
+        out = _wait("sub", a, a, b)
         if out is not None:
             return out
     if a._data.dtype.kind == "b" or (type(b) is not float and _is_bool(b)):  # only bools are refused
@@ -311,8 +311,7 @@ def rsub(a: Tensor, b) -> Tensor:
     if isinstance(b, Tensor):
         return sub(b, a)
     if not _GradMode.enabled and _deferred.ON:
-        out = _deferred.binary("sub", b, a) if type(a) is _deferred._Deferred or a._data.size >= _deferred.MIN_SIZE \
-            else None
+        out = _wait("sub", a, b, a)
         if out is not None:
             return out
     _check_sub(a, b)
@@ -352,7 +351,7 @@ class MulBackward0(_BinaryBackward):
 
 def mul(a: Tensor, b) -> Tensor:
     if not _GradMode.enabled and _deferred.ON:
-        out = _wait("mul", a, b)
+        out = _wait("mul", a, a, b)
         if out is not None:
             return out
     return _binary(a, b, _np_mul, MulBackward0)
@@ -405,7 +404,7 @@ class _RemainderNotImplemented(NotImplemented):
 
 def div(a: Tensor, b, *, rounding_mode=None) -> Tensor:
     if not _GradMode.enabled and _deferred.ON and rounding_mode is None and isinstance(a, Tensor):
-        out = _wait("div", a, b)
+        out = _wait("div", a, a, b)
         if out is not None:
             return out
     if rounding_mode == "floor":
@@ -588,7 +587,7 @@ def _pow_scalar(a: Tensor, c) -> Tensor:
     """a ** c for a Python number c; squares and square roots take faster roads."""
     c = scalar_value(c)
     if not _GradMode.enabled and _deferred.ON and (c == 2 or c == 0.5):
-        out = _wait("square" if c == 2 else "sqrt", a)
+        out = _wait("square" if c == 2 else "sqrt", a, a)
         if out is not None:
             return out
     ad = a._data
@@ -677,7 +676,7 @@ class NegBackward0(_UnaryBackward):
 
 def neg(x: Tensor) -> Tensor:
     if not _GradMode.enabled and _deferred.ON:
-        out = _wait("neg", x)
+        out = _wait("neg", x, x)
         if out is not None:
             return out
     if x._data.dtype.kind == "b":
@@ -862,7 +861,7 @@ class SqrtBackward0(_UnaryBackward):
 
 def sqrt(x: Tensor) -> Tensor:
     if not _GradMode.enabled and _deferred.ON:
-        out = _wait("sqrt", x)
+        out = _wait("sqrt", x, x)
         if out is not None:
             return out
     return _unary(x, x.device.xp.sqrt(_float_array(x)), SqrtBackward0)
