@@ -26,6 +26,7 @@ every op runs eagerly (the reference path; tests check both give the same bits).
 """
 from __future__ import annotations
 
+import itertools
 import weakref
 
 import numpy as np
@@ -33,7 +34,6 @@ import numpy as np
 from .._device import CPU
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import NO_VERSION, check_inplace_allowed
-from ..autograd.graph import post_order
 from ..backends import cpu_expr
 
 MIN_SIZE = 1 << 15  # below this the Python work of deferring costs more than the passes it saves
@@ -45,34 +45,26 @@ ON = cpu_expr.cpu_fused.ENABLED  # False once numba is found missing
 _SLOT = Tensor.__dict__["_data"]  # the array slot itself, under the property
 _pending: list = []  # nodes of live deferred tensors that are not computed yet
 _exported: dict = {}  # id(array) -> weak reference, for arrays NumPy code may write behind our back
-_epoch = [0]  # counts evaluations: cached lists of what a node reads stay valid within one epoch
+_created = itertools.count()  # node creation order: operands are always older than the ops on them
 
 
 class _Node:
     """One value of a chain: a computed array (`value`), or an op on earlier nodes and numbers."""
 
-    __slots__ = ("op", "args", "value", "shape", "dtype", "steps", "owner", "version", "_reads")
+    __slots__ = ("op", "args", "value", "shape", "dtype", "steps", "owner", "version", "reads", "seq")
 
     def __init__(self, op, args, value, shape, dtype, steps):
         self.op, self.args, self.value = op, args, value
         self.shape, self.dtype, self.steps = shape, dtype, steps
         self.owner = None  # weak reference to the deferred tensor holding this node
         self.version = None  # (version counter, its value) of the tensor whose array `value` is
-        self._reads = None  # (epoch, ids of the arrays this node reads)
-
-    def reads(self) -> set:
-        """The ids of the computed arrays this node's chain reads (cached within an epoch)."""
-        if self._reads is not None and self._reads[0] == _epoch[0]:
-            return self._reads[1]
-        ids, stack = set(), [self]
-        while stack:
-            n = stack.pop()
-            if n.value is not None:
-                ids.add(id(_root(n.value)))
-            else:
-                stack.extend(a for a in n.args if type(a) is _Node)
-        self._reads = (_epoch[0], ids)
-        return ids
+        self.seq = next(_created)
+        # what a write must not change before this node is computed: the ids of the arrays its chain
+        # reads, and of the uncomputed nodes in it (an evaluation updates the sets it makes stale)
+        if value is not None:
+            self.reads = {id(_root(value))}
+        else:
+            _track_reads(self)
 
 
 class _Deferred(Tensor):
@@ -181,12 +173,12 @@ def _evaluate(target: _Node, into=None, keep=None) -> None:
     storing them now, and they are often never read: `m_hat = m / c` above)."""
     order = _chain(target)
     inputs = _inputs(order)
+    outputs = []
     stored = set()
     for n in order:
-        if n is target or n is not keep and _live(n) and not all(type(a) is not _Node or a.value is not None or id(a) in stored
-                                               for a in n.args):
+        if n is target or n is not keep and _live(n) and _far_from_arrays(n, stored):
             stored.add(id(n))
-    outputs = [n for n in order if id(n) in stored]
+            outputs.append(n)
     if into is not None:
         target.value = into
     if len(inputs) > MAX_INPUTS:
@@ -196,7 +188,31 @@ def _evaluate(target: _Node, into=None, keep=None) -> None:
     for n in outputs:
         n.args, n.steps = (), 0
         n.version = _version_of(n.owner()) if _live(n) else None
-    _epoch[0] += 1
+        n.reads = {id(_root(n.value))}
+    # what the other deferred tensors read changed: computed arrays instead of the chains behind them
+    done = {id(n) for n in outputs}
+    affected = [p for p in _pending if p.value is None and not done.isdisjoint(p.reads)]
+    if affected:
+        for n in _chain(affected):
+            _track_reads(n)
+
+
+def _track_reads(n: _Node) -> None:
+    reads = set()
+    for a in n.args:
+        if type(a) is _Node:
+            reads |= a.reads
+            if a.value is None:
+                reads.add(id(a))
+    n.reads = reads
+
+
+def _far_from_arrays(n: _Node, stored: set) -> bool:
+    """Whether some operand of n is neither a number, nor a computed array, nor stored in this pass."""
+    for a in n.args:
+        if type(a) is _Node and a.value is None and id(a) not in stored:
+            return True
+    return False
 
 
 def _live(n: _Node) -> bool:
@@ -207,9 +223,22 @@ def _version_of(t: Tensor):
     return None if t._vc is NO_VERSION else (t._vc, t._vc[0])
 
 
-def _chain(target: _Node) -> list:
-    """The nodes to compute, each after its operands."""
-    return post_order([target], lambda n: [a for a in reversed(n.args) if type(a) is _Node and a.value is None])
+def _chain(targets) -> list:
+    """The uncomputed nodes the targets (a node or a list) need, each after its operands (creation order
+    is such an order)."""
+    stack = targets if type(targets) is list else [targets]
+    found = {id(n): n for n in stack}
+    stack = list(stack)
+    while stack:
+        for a in stack.pop().args:
+            if type(a) is _Node and a.value is None and id(a) not in found:
+                found[id(a)] = a
+                stack.append(a)
+    return sorted(found.values(), key=_seq)
+
+
+def _seq(n: _Node) -> int:
+    return n.seq
 
 
 def _inputs(order: list) -> list:
@@ -295,7 +324,7 @@ def before_write(t: Tensor) -> None:
         return
     rid = id(_root(d))
     for n in list(_pending):
-        if n.value is None and _live(n) and rid in n.reads():
+        if n.value is None and rid in n.reads and _live(n):
             _evaluate(n)
     _pending[:] = [n for n in _pending if n.value is None and _live(n)]
 
