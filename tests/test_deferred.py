@@ -131,6 +131,7 @@ WRITES = {
     "uniform_": lambda x: x.uniform_(),
     "init.normal_": lambda x: gt.nn.init.normal_(x),
     "out=": lambda x: gt.add(gt.ones_like(x), 1, out=x),
+    "fft out=": lambda x: gt.fft.irfft(gt.ones(x.numel() // 2 + 1, dtype=gt.complex64), n=x.numel(), out=x),
     "view add_": lambda x: x.view(-1)[10:].add_(3),
     "isub deferred": lambda x: x.sub_(x * 0.5),
 }

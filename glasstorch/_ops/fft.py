@@ -34,6 +34,7 @@ import numpy as np
 from .. import _dtype
 from ._util import Node, Tensor, _GradMode, _make, record, type_word, wrap_dim
 from .conv import array_module, linear_map
+from .deferred import begin_write
 
 __all__ = ["fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2", "hfft2", "ihfft2",
            "fftn", "ifftn", "rfftn", "irfftn", "hfftn", "ihfftn", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
@@ -199,6 +200,7 @@ def _run(x: Tensor, a, transform: _Transform, node: type, out: Tensor | None, na
 
 def _into(out: Tensor, result: Tensor, name: str) -> Tensor:
     """fft(..., out=out): `out` resized to the result and filled with it."""
+    begin_write(out)
     want_complex = result.dtype.is_complex
     if out.dtype.is_complex != want_complex:
         kind = "complex" if want_complex else "floating point"
