@@ -222,6 +222,18 @@ def test_what_does_not_wait():
         assert d.shape == (N,) and type(d) is gt.Tensor  # any read computes it
 
 
+def test_one_op_alone_runs_as_numpy_does():
+    """A single deferred op has nothing to fuse: it is computed by its NumPy call, with no loop compiled."""
+    x = gt.tensor(_arrays(np.float32, k=1)[0])
+    kernels = dict(cpu_expr._compiled)
+    with gt.no_grad():
+        y = x * 3
+        assert type(y) is deferred._Deferred
+        got = y.numpy()
+    assert cpu_expr._compiled == kernels
+    assert np.array_equal(got, x.numpy() * np.float32(3))
+
+
 def test_long_chain_without_reads_is_bounded():
     x = gt.tensor(_arrays(np.float64, k=1)[0])
     ref = x.numpy().copy()

@@ -181,7 +181,7 @@ def _evaluate(target: _Node, into=None, keep=None) -> None:
             outputs.append(n)
     if into is not None:
         target.value = into
-    if len(inputs) > MAX_INPUTS:
+    if len(order) == 1 or len(inputs) > MAX_INPUTS:  # (one op alone is one pass either way: no loop to build)
         _evaluate_numpy(order, outputs)
     else:
         _evaluate_compiled(order, inputs, outputs)
