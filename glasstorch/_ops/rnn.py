@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from .. import _dtype
 from ..amp.autocast_mode import autocast_op
-from ..backends import cpu_rnn
+from ..backends import cpu as _cpu, cpu_rnn
 from ._util import Node, Tensor, _GradMode, _make, record, type_word
 
 __all__ = ["rnn_layer", "layer_op", "MODES"]
@@ -35,6 +35,11 @@ def _errstate(xp):
     import contextlib
 
     return xp.errstate(over="ignore") if hasattr(xp, "errstate") else contextlib.nullcontext()
+
+
+def _work(xp, shape: tuple, dtype):
+    """An uninitialised work array; on the CPU one an earlier layer call gave back (backends/cpu.py)."""
+    return _cpu.work_array(shape, dtype) if xp is _cpu.xp else xp.empty(shape, dtype)
 
 
 def _sigmoid_(xp, a) -> None:
@@ -222,10 +227,10 @@ def _lstm_forward(xp, a, h, c, steps, w_hh, w_hr, keep: bool):
     n, batch = a.shape[0], h.shape[0]
     cells = _cells(xp, a, batch, hid)
     out = xp.empty((n, h.shape[1]), a.dtype)
-    tc_all = xp.empty((n, hid), a.dtype)  # tanh(c) of every step
+    tc_all = _work(xp, (n, hid), a.dtype)  # tanh(c) of every step
     hprev = cprev = hu_all = None
     if keep:
-        hprev, cprev = xp.empty_like(out), xp.empty((n, hid), a.dtype)
+        hprev, cprev = _work(xp, out.shape, a.dtype), _work(xp, (n, hid), a.dtype)
     if w_hr is not None:  # h before the projection: every step's when kept for backward, else one step's
         hu_all = xp.empty((n if keep else batch, hid), a.dtype)
     r_t = w_hr.T if w_hr is not None else None
@@ -253,7 +258,7 @@ def _lstm_backward(xp, saved, dout, dh, dc, steps, w_hh, w_hr):
     """d(gate pre-activations) (N, 4H), and for a projection d h (N, P); dh, dc become d h0, d c0."""
     a, tc_all, cprev = saved["gates"], saved["tc"], saved["cprev"]
     cells = _cells(xp, a, dc.shape[0], dc.shape[1])
-    dg = xp.empty_like(a)
+    dg = _work(xp, a.shape, a.dtype)
     dh_all = xp.empty((a.shape[0], dh.shape[1]), a.dtype) if w_hr is not None else None
     buf = xp.empty(dh.size, dh.dtype)
     for s, b in steps.backward:
@@ -343,7 +348,8 @@ def rnn_layer(mode: str, x: Tensor, batch_sizes: tuple, h0: Tensor | None, c0: T
     steps = _Steps(batch_sizes, reverse)
     inputs = (x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr)
     keep = _GradMode.enabled and any(t is not None and t._requires_grad for t in inputs)
-    a = xd @ wih.T  # every step's input projection at once
+    # every step's input projection at once
+    a = xp.matmul(xd, wih.T, out=_work(xp, (xd.shape[0], wih.shape[0]), dt)) if wih.dtype == dt else xd @ wih.T
     if b_ih is not None:  # b_ih + b_hh summed first: one pass over the (N, G*H) array instead of two
         # the GRU's b_hn sits inside r * (...): added per step
         a += b_ih._data if mode == "GRU" else b_ih._data + b_hh._data
@@ -367,6 +373,10 @@ def rnn_layer(mode: str, x: Tensor, batch_sizes: tuple, h0: Tensor | None, c0: T
                 record(t, node)
                 if nr:
                     t._output_nr = nr
+    else:
+        work = {"gates": a}
+        del a
+        _cpu.give_back(work)  # for the next call (see backends/cpu.py)
     return outs
 
 
@@ -418,7 +428,9 @@ class _RnnLayerBackward(Node):
         self.batch_sizes, self.reverse = batch_sizes, reverse
 
     def _release_extra(self) -> None:
-        self.arrays = None
+        arrays, self.arrays = self.arrays, None
+        if arrays:  # the saved work arrays serve the next call (each kept only if nothing else holds it)
+            _cpu.give_back(arrays)
 
     def _add_output_grad(self, nr: int, g) -> None:
         slots = self._out_grads
@@ -479,6 +491,9 @@ class _RnnLayerBackward(Node):
         ]
         dev = x.device
         out = tuple(None if a is None else _make(a, dev) for a in grads)
+        work = {"d gates": dgx, "d recurrent gates": dgh, "d projected": dh_all}
+        del dgx, dgh, dh_all, grads
+        _cpu.give_back(work)  # for the next call (see backends/cpu.py)
         if _GradMode.enabled:  # create_graph: these gradients are not themselves differentiable
             from ..autograd.function import DelayedError
 

@@ -1,6 +1,8 @@
 """The CPU backend: NumPy."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from . import _views, special
@@ -95,3 +97,51 @@ def from_numpy(a: np.ndarray) -> np.ndarray:
 
 def is_array(a) -> bool:
     return isinstance(a, np.ndarray)
+
+
+# ---- work arrays kept between calls --------------------------------------------------------------
+# glibc gives freed blocks of a few MiB back to the kernel, so an op that allocates its large work
+# arrays afresh on every call (an LSTM layer over each chunk of a sequence) page-faults every 4 KiB of
+# them in again each time: ~10% of a word-LM chunk. Such ops take their work arrays from work_array()
+# and hand them back with give_back() when done; an array is kept only if nothing else holds it.
+_spares: dict = {}  # (shape, dtype) -> arrays nobody else holds, oldest shapes first
+_spare_bytes = [0]
+SPARE_BYTES = 64 << 20  # at most this much is kept (the oldest shapes go first)
+_SPARES_PER_SHAPE = 4
+
+
+def work_array(shape: tuple, dtype) -> np.ndarray:
+    """np.empty(shape, dtype), or an array of that shape and dtype an earlier call gave back."""
+    spares = _spares.get((shape, dtype))
+    if spares:
+        a = spares.pop()
+        _spare_bytes[0] -= a.nbytes
+        return a
+    return np.empty(shape, dtype)
+
+
+def _held_only_here() -> int:
+    """What sys.getrefcount reads in give_back for an array nothing else holds (measured, not assumed:
+    it differs between Python versions)."""
+    arrays = {"a": np.empty(1)}
+    _, a = arrays.popitem()
+    return sys.getrefcount(a)
+
+
+def give_back(arrays: dict) -> None:
+    """Empty the dict `arrays`, keeping for later work_array calls each NumPy array that owns its memory and
+    that nothing but the dict held."""
+    while arrays:
+        _, a = arrays.popitem()
+        if type(a) is not np.ndarray or a.base is not None or sys.getrefcount(a) != _HELD_ONLY_HERE:
+            continue
+        spares = _spares.setdefault((a.shape, a.dtype), [])
+        if len(spares) < _SPARES_PER_SHAPE:
+            spares.append(a)
+            _spare_bytes[0] += a.nbytes
+    while _spare_bytes[0] > SPARE_BYTES:  # drop the oldest shapes' arrays
+        key = next(iter(_spares))
+        _spare_bytes[0] -= sum(a.nbytes for a in _spares.pop(key))
+
+
+_HELD_ONLY_HERE = _held_only_here()
