@@ -129,8 +129,7 @@ def _fresh(code: str, **env) -> str:
     import subprocess
     import sys
 
-    environ = {k: v for k, v in os.environ.items()
-               if k not in ("OPENBLAS_THREAD_TIMEOUT", "GLASSTORCH_THREADS", "NUMPY_MADVISE_HUGEPAGE")}
+    environ = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_THREAD_TIMEOUT", "GLASSTORCH_THREADS")}
     environ.update({k: v for k, v in env.items() if v != ""})
     out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True)
     return out.stdout.strip().splitlines()[-1]
@@ -169,40 +168,6 @@ def test_the_users_choices_win():
     assert int(report.split()[2]) == min(2, _expected_split(report))
     report = _fresh("import glasstorch; " + _REPORT, OPENBLAS_NUM_THREADS="1")
     assert report.split()[2] == "1"  # one BLAS thread asked for: one part
-
-
-@pytest.mark.parametrize("policy, compacts", [
-    ("always defer defer+madvise [madvise] never", True),
-    ("always defer [defer+madvise] madvise never", True),
-    ("[always] defer defer+madvise madvise never", False),
-    ("always [defer] defer+madvise madvise never", False),
-    ("always defer defer+madvise madvise [never]", False),
-    ("", False),
-])
-def test_which_kernel_policies_compact_on_huge_page_advice(tmp_path, policy, compacts):
-    from glasstorch import _cpu_process
-
-    path = tmp_path / "defrag"
-    path.write_text(policy + "\n")
-    assert _cpu_process._advice_compacts(str(path)) is compacts
-    assert _cpu_process._advice_compacts(str(tmp_path / "missing")) is False
-
-
-_ADVISED = "(getattr(numpy, '_core', None) or numpy.core).multiarray._get_madvise_hugepage()"  # (NumPy 1 and 2)
-_ADVICE = ("import os, numpy; from glasstorch import _cpu_process; "
-           f"print(os.environ.get('NUMPY_MADVISE_HUGEPAGE'), {_ADVISED}, _cpu_process._advice_compacts())")
-
-
-def test_huge_page_advice_is_dropped_only_where_it_stalls():
-    numpy_default = _fresh(f"import numpy; print({_ADVISED})")
-    setting, advised, compacts = _fresh("import glasstorch; " + _ADVICE).split()
-    if compacts == "True":  # glasstorch first, under a compacting policy: NumPy gives no advice
-        assert (setting, advised) == ("0", "False")
-    else:  # otherwise NumPy's default stands
-        assert (setting, advised) == ("None", numpy_default)
-    # NumPy first, or the user's own choice: untouched
-    assert _fresh("import numpy, glasstorch; " + _ADVICE).split()[:2] == ["None", numpy_default]
-    assert _fresh("import glasstorch; " + _ADVICE, NUMPY_MADVISE_HUGEPAGE="1").split()[0] == "1"
 
 
 @pytest.mark.parametrize("module", [cpu_conv, cpu_fused, cpu_rnn], ids=["cpu_conv", "cpu_fused", "cpu_rnn"])
