@@ -15,6 +15,18 @@ def test_benchmark_table_prints_ratio_and_range(capsys):
     assert ratio > 0 and 0 < low <= high
 
 
+def test_several_benchmarks_each_run_in_a_fresh_process(capsys, monkeypatch):
+    import benchmarks.__main__ as harness
+
+    started = []
+    fresh = harness._row_in_fresh_process
+    monkeypatch.setattr(harness, "_row_in_fresh_process", lambda key, args: started.append(key) or fresh(key, args))
+    assert main(["--only", "small", "small", "--reps", "1"]) == 0
+    rows = capsys.readouterr().out.strip().splitlines()[2:]
+    assert started == ["small", "small"] and len(rows) == 2
+    assert all(row.startswith("| 2. 200 elementwise ops") and "**" in row for row in rows)
+
+
 def test_cuda_benchmarks_without_a_gpu_exit_with_one_error_line(capsys, monkeypatch):
     """`--device cuda` on a machine without a GPU: exit status 2 and one line saying why, no table."""
     import torch
