@@ -234,6 +234,17 @@ def test_one_op_alone_runs_as_numpy_does():
     assert np.array_equal(got, x.numpy() * np.float32(3))
 
 
+def test_fused_switch_off_at_run_time_runs_eagerly_then_waits_again(monkeypatch):
+    from glasstorch.backends import cpu_fused
+
+    x = gt.tensor(_arrays(np.float32, k=1)[0])
+    with gt.no_grad():
+        monkeypatch.setattr(cpu_fused, "ENABLED", False)
+        assert type(x * 2) is not deferred._Deferred
+        monkeypatch.setattr(cpu_fused, "ENABLED", True)
+        assert type(x * 2) is deferred._Deferred
+
+
 def test_long_chain_without_reads_is_bounded():
     x = gt.tensor(_arrays(np.float64, k=1)[0])
     ref = x.numpy().copy()

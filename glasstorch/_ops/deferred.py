@@ -39,13 +39,13 @@ from ..backends import cpu_expr
 MIN_SIZE = 1 << 15  # below this the Python work of deferring costs more than the passes it saves
 MAX_STEPS = 32  # a longer chain is computed at once (also bounds a loop that never reads its result)
 MAX_INPUTS = 8  # arrays one loop reads
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 ON = cpu_expr.cpu_fused.ENABLED  # False once numba is found missing
 _SLOT = Tensor.__dict__["_data"]  # the array slot itself, under the property
 _pending: list = []  # nodes of live deferred tensors that are not computed yet
 _exported: dict = {}  # id(array) -> weak reference, for arrays NumPy code may write behind our back
 _created = itertools.count()  # node creation order: operands are always older than the ops on them
+_compiler = [False]  # whether cpu_expr.available() said yes (asked once)
 
 
 class _Node:
@@ -53,7 +53,7 @@ class _Node:
 
     __slots__ = ("op", "args", "value", "shape", "dtype", "steps", "owner", "version", "reads", "seq")
 
-    def __init__(self, op, args, value, shape, dtype, steps):
+    def __init__(self, op, args, value, shape, dtype, steps, root=None):
         self.op, self.args, self.value = op, args, value
         self.shape, self.dtype, self.steps = shape, dtype, steps
         self.owner = None  # weak reference to the deferred tensor holding this node
@@ -62,7 +62,7 @@ class _Node:
         # what a write must not change before this node is computed: the ids of the arrays its chain
         # reads, and of the uncomputed nodes in it (an evaluation updates the sets it makes stale)
         if value is not None:
-            self.reads = {id(_root(value))}
+            self.reads = {id(root if root is not None else _root(value))}
         else:
             _track_reads(self)
 
@@ -109,12 +109,12 @@ def _operand(x):
     if not isinstance(x, Tensor) or x.device is not CPU:
         return None
     d = x._data
-    if d.size < MIN_SIZE or d.dtype not in _FLOATS or not d.flags.c_contiguous:
+    if d.size < MIN_SIZE or d.dtype.char not in "fd" or not d.flags.c_contiguous:  # (float32, float64)
         return None
-    root = _root(d)
+    root = d if d.base is None else d.base
     if type(root) is not np.ndarray or not root.flags.owndata or id(root) in _exported:
         return None
-    node = _Node(None, (), d, d.shape, d.dtype, 0)
+    node = _Node(None, (), d, d.shape, d.dtype, 0, root)
     if x._vc is not NO_VERSION:
         node.version = (x._vc, x._vc[0])
     return node
@@ -140,9 +140,13 @@ def defer(op: str, *operands):
         nodes.append(n)
     if first is None or steps > MAX_STEPS:
         return None
-    if not cpu_expr.available():
-        ON = False
+    if not cpu_expr.cpu_fused.ENABLED:  # (switched off at run time: the reference path)
         return None
+    if not _compiler[0]:
+        if not cpu_expr.available():
+            ON = False  # numba is missing: stop asking
+            return None
+        _compiler[0] = True
     node = _Node(op, tuple(nodes), None, first.shape, first.dtype, steps)
     t = _make(node, CPU)
     t.__class__ = _Deferred
