@@ -278,3 +278,43 @@ def test_clamp_gradient_special_values_bit_for_bit(bounds):
     ref = torch.tensor(x, requires_grad=True)
     torch.clamp(ref, **bounds).backward(torch.tensor(g))
     np.testing.assert_array_equal(ours.grad.numpy().view(np.int32), ref.grad.numpy().view(np.int32))
+
+
+# Python float operands reach NumPy as 0-d arrays of the tensor's dtype, kept between calls
+# (backends/cpu.scalar): the result must be what NumPy's own conversion of the float gives, bit for bit,
+# including the values a conversion can get wrong (signed zeros, NaN, infinities, overflow to inf,
+# underflow to a subnormal or zero, a double that rounds up in float16).
+_SPECIAL_FLOATS = [1.01, 0.1, -0.05, 0.0, -0.0, float("nan"), float("inf"), -float("inf"), 1e300, -1e300,
+                   1e-300, 3e-42, 65519.0, 1 / 3]
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "truediv"])
+def test_float_operands_give_numpys_bits(dtype, op):
+    import operator
+
+    from glasstorch.backends import cpu
+
+    fn = getattr(operator, op)
+    base = np.array([1.5, -2.25, 0.0, -0.0, 3e-5, 7.0e4 if dtype != "float16" else 6.0e4], dtype)
+    with np.errstate(all="ignore"):
+        for _ in range(2):  # the second round takes the kept arrays
+            for v in _SPECIAL_FLOATS:
+                want = fn(base, v)  # NumPy's conversion of the Python float
+                got = fn(G.tensor(base), v)._data
+                assert got.dtype == want.dtype
+                assert got.tobytes() == want.tobytes(), (dtype, op, v)
+                if dtype != "float16":  # (PyTorch keeps a float16 op's number in float32: NumPy's differs)
+                    assert_same(fn(G.tensor(base), v), fn(torch.tensor(base), v))
+    kept = cpu._SCALARS[np.dtype(dtype)]
+    assert 0.0 not in kept and not any(k != k for k in kept)  # zeros and NaN are never kept
+    assert len(kept) <= cpu._SCALARS_MAX
+
+
+def test_kept_float_operands_are_bounded():
+    from glasstorch.backends import cpu
+
+    x = G.ones(3)
+    for i in range(3 * cpu._SCALARS_MAX):  # a schedule: a new number every step
+        assert (x * (1.0 + i * 1e-3))[0].item() == np.float32(1.0 + i * 1e-3)
+    assert 0 < len(cpu._SCALARS[np.dtype("float32")]) <= cpu._SCALARS_MAX

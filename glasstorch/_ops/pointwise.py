@@ -9,6 +9,7 @@ import operator
 
 from .. import _dtype
 from ..backends import cpu_fused as _cpu_fused, fused as _fused
+from ..backends.cpu import ndarray as _ndarray, scalar as _cpu_scalar
 from ..amp.autocast_mode import autocast_op
 from . import deferred as _deferred
 from ._util import (Node, Tensor, _GradMode, _make, broadcast_error, c_type_name, check_divisor, not_implemented,
@@ -24,7 +25,7 @@ def _binary(a: Tensor, b, ufunc, node_cls=None):
     """
     ad = a._data
     if type(b) is float and ad.dtype.kind == "f":  # prepare()'s first case, inlined
-        bd = b
+        bd = _cpu_scalar(b, ad.dtype) if type(ad) is _ndarray else b
     elif type(b) is Tensor and b.device is a.device and b._data.dtype is ad.dtype:  # and its second
         bd = b._data
     else:
@@ -134,6 +135,9 @@ class _BinaryBackward(Node):
     With `arithmetic = True` the formula uses only operators and numbers and runs on arrays when
     create_graph is off, as in _UnaryBackward.
     """
+
+    # (slots, not the instance dict: one node is made per recorded op, and slot writes cost less)
+    __slots__ = ("a_shape", "b_shape", "b_scalar")
 
     saves_inputs = True  # False: the formula reads neither input (add, sub)
     arithmetic = False
