@@ -141,6 +141,9 @@ class _BinaryBackward(Node):
 
     saves_inputs = True  # False: the formula reads neither input (add, sub)
     arithmetic = False
+    # True: the array formula only multiplies or divides arrays by a number b, so b may be NumPy's kept
+    # conversion of it (not where the formula does arithmetic on b itself, which must stay in double)
+    kept_number = False
     a_const = b_const = None  # an operand tensor that records no graph (a constant), for torch.onnx.export
     real_parts = None  # complex operands: (a is real, b is real), whose gradients are real parts
 
@@ -182,6 +185,8 @@ class _BinaryBackward(Node):
         arrays = _arrays(g, a, b) if self.arithmetic else None
         if arrays is not None:
             gd, ad, bd = arrays
+            if self.kept_number and type(bd) is float and type(gd) is _ndarray and gd.dtype.kind == "f":
+                bd = _cpu_scalar(bd, gd.dtype)  # (see _binary)
             ga, gb = self.formula(gd, ad, bd, need_a, need_b)
             ga = _tensor_of(ga, g) if need_a else None
             gb = _tensor_of(gb, g) if need_b else None
@@ -344,6 +349,7 @@ _np_mul = operator.mul
 
 class MulBackward0(_BinaryBackward):
     arithmetic = True
+    kept_number = True
 
     @staticmethod
     def saved_operands(a, b, need_a, need_b):
@@ -363,6 +369,7 @@ def mul(a: Tensor, b) -> Tensor:
 
 class DivBackward0(_BinaryBackward):
     arithmetic = True
+    kept_number = True  # (b * b below is only formed for a tensor b)
 
     @staticmethod
     def saved_operands(a, b, need_a, need_b):
