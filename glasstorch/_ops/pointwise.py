@@ -25,7 +25,9 @@ def _binary(a: Tensor, b, ufunc, node_cls=None):
     """
     ad = a._data
     if type(b) is float and ad.dtype.kind == "f":  # prepare()'s first case, inlined
-        bd = _cpu_scalar(b, ad.dtype) if type(ad) is _ndarray else b
+        # (the four operators take NumPy's kept conversion of the number, see backends/cpu.scalar; other
+        # functions get the number itself, as some compute with it in double precision)
+        bd = _cpu_scalar(b, ad.dtype) if type(ad) is _ndarray and ufunc in _KEEP_NUMBER else b
     elif type(b) is Tensor and b.device is a.device and b._data.dtype is ad.dtype:  # and its second
         bd = b._data
     else:
@@ -382,6 +384,7 @@ class DivBackward0(_BinaryBackward):
 
 
 _true_divide = operator.truediv
+_KEEP_NUMBER = frozenset({_np_add, _np_sub, _np_mul, _true_divide})  # (see _binary)
 
 
 class DivBackward2(_BinaryBackward):

@@ -123,6 +123,7 @@ def scalar(value: float, dtype: np.dtype):
         if len(kept) >= _SCALARS_MAX:
             kept.clear()
         a = kept[value] = np.array(value, dtype)
+        a.flags.writeable = False  # (shared by every op that uses the number)
     return a
 
 
