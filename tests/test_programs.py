@@ -129,11 +129,18 @@ def outputs(tmp: str) -> dict[tuple[str, str], tuple[int, str, str]]:
     runnable = [n for n in NAMES if HAVE_TENSORBOARD or not _needs_tensorboard(n)]
     on_torch = [n for n in runnable if have_torch and (have_vision or not _needs_torchvision(n))]
     with ThreadPoolExecutor(max_workers=2) as pool:
+        # (a working folder per interpreter, so nothing one library's run writes there meets the other's)
         jobs = {lib: pool.submit(run_batch, [str(PROGRAMS / f"{n}.py") for n in names], lib == "glasstorch",
-                                 timeout=600, per_script_timeout=60, cwd=tmp, env=THREADS)
+                                 timeout=600, per_script_timeout=60, cwd=_folder(tmp, lib), env=THREADS)
                 for lib, names in (("glasstorch", runnable), ("torch", on_torch))}
         results = {lib: job.result() for lib, job in jobs.items()}
     return {(Path(path).stem, lib): result for lib, by_path in results.items() for path, result in by_path.items()}
+
+
+def _folder(parent: str, name: str) -> str:
+    path = os.path.join(parent, name)
+    os.makedirs(path, exist_ok=True)
+    return path
 
 
 @pytest.fixture(scope="module")

@@ -149,7 +149,11 @@ def outputs(tmp_path_factory):
     """{("torch" | "glasstorch", name): (returncode, stdout, stderr)} for every listing, computed
     in three parallel interpreters: PyTorch for the comparable listings, glasstorch in two halves
     (the slow training listings dealt out alternately)."""
-    cwd = str(tmp_path_factory.mktemp("seeds"))  # s004_25 writes model.pt into it
+    def cwd(label: str) -> str:
+        # one working folder per interpreter: s004_25 writes model.pt and reads it back, and the PyTorch and
+        # glasstorch runs of it, side by side in one folder, could read each other's file
+        return str(tmp_path_factory.mktemp(f"seeds_{label}"))
+
     names = _glasstorch_names()
     halves = [names[0::2], names[1::2]]
     jobs = {}
@@ -157,13 +161,15 @@ def outputs(tmp_path_factory):
         if TORCH_AVAILABLE:
             torch_names = [n for n, k in KIND.items() if k == "compare"]
             jobs["torch"] = (torch_names, pool.submit(run_batch, [_path(n) for n in torch_names], False,
-                                                      BATCH_TIMEOUT, SCRIPT_TIMEOUT, cwd, QUICK_ENV))
+                                                      BATCH_TIMEOUT, SCRIPT_TIMEOUT, cwd("torch"), QUICK_ENV))
             branch_paths = _write_branches(tmp_path_factory.mktemp("knife_edge"))
             jobs["branches"] = (list(branch_paths), pool.submit(run_batch, list(branch_paths.values()), False,
-                                                                BATCH_TIMEOUT, SCRIPT_TIMEOUT, cwd, QUICK_ENV))
+                                                                BATCH_TIMEOUT, SCRIPT_TIMEOUT, cwd("branches"),
+                                                                QUICK_ENV))
         for i, half in enumerate(halves):
             jobs[f"glasstorch{i}"] = (half, pool.submit(run_batch, [_path(n) for n in half], True,
-                                                        BATCH_TIMEOUT, SCRIPT_TIMEOUT, cwd, QUICK_ENV))
+                                                        BATCH_TIMEOUT, SCRIPT_TIMEOUT, cwd(f"glasstorch{i}"),
+                                                        QUICK_ENV))
         results = {}
         for label, (batch, future) in jobs.items():
             by_path = future.result()
